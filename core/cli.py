@@ -1,0 +1,343 @@
+"""The command line: parses arguments and calls the pipeline; nothing else lives here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from .errors import ExecReportError
+
+app = typer.Typer(
+    name="execreport",
+    help="Executive reports from your own data, delivered exactly once.\n\n"
+    "Builds one report per C-suite role (CEO, CTO, CFO, CMO, Accounting and any plugin "
+    "role) from each entity's ledger and profile, archives every version and delivers each "
+    "version once, critical reports first, through the outbox, SES or SMTP.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="execreport.toml (default: ./execreport.toml).", show_default=False
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="The report date, YYYY-MM-DD (default: [report] as_of, "
+        "else today in [report] timezone).",
+        show_default=False,
+    ),
+]
+EnvFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--env-file",
+        help="A dotenv file (e.g. repos.env); never overrides variables already set.",
+        show_default=False,
+    ),
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int) -> None:
+    print(f"execreport: error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def friendly(func: F) -> F:
+    """Turn ExecReportError into one line on stderr and its exit code; no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ExecReportError as exc:
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_date(value: str | None, option: str = "--as-of") -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        from .errors import ConfigError
+
+        raise ConfigError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def setup(config: Path | None, env_file: Path | None) -> Any:
+    from .config import load_config, load_env_file
+
+    load_env_file(env_file)
+    return load_config(config)
+
+
+def progress(quiet: bool) -> Callable[[str], None]:
+    from .pipeline import quiet as silent
+    from .pipeline import stderr_progress
+
+    return silent if quiet else stderr_progress
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+@app.command()
+@friendly
+def run(
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    env_file: EnvFileOpt = None,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", "-r", help="Only this role (repeatable).")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the delivery plan "
+            "(order, recipients, sender, sizes); send and archive nothing.",
+        ),
+    ] = False,
+    resend: Annotated[
+        bool,
+        typer.Option(
+            "--resend", help="Send again on purpose, even what was already sent or is uncertain."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Build every report, archive new versions and deliver them (the main job)."""
+    from .pipeline import recipients_display
+    from .pipeline import run as run_pipeline
+
+    cfg = setup(config, env_file)
+    result = run_pipeline(
+        cfg,
+        as_of=parse_date(as_of),
+        only=role,
+        dry_run=dry_run,
+        resend=resend,
+        progress=progress(quiet),
+    )
+    b = result.build
+    assert b is not None
+    title = "Delivery plan (dry run: nothing sent)" if dry_run else "Delivery"
+    print(f"{title}, as of {b.as_of.isoformat()} ({b.period}):")
+    rows = []
+    for i, o in enumerate(result.outcomes, 1):
+        crit = next((it.critical for it in b.items if it.role.name == o.role), False)
+        size = f"{o.size / 1024:.1f} KiB" if dry_run else o.detail
+        rows.append(
+            [
+                str(i),
+                o.role,
+                "critical" if crit else "",
+                f"v{o.version}",
+                o.sender,
+                o.status,
+                recipients_display(o.recipients),
+                size,
+            ]
+        )
+    header = ["#", "role", "", "version", "sender", "status", "to", "size" if dry_run else "detail"]
+    print(table(rows, header))
+    counts: dict[str, int] = {}
+    for o in result.outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to deliver")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def send(
+    config: ConfigOpt = None,
+    env_file: EnvFileOpt = None,
+    resend: Annotated[bool, typer.Option("--resend", help="Send again on purpose.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Deliver what is archived and not yet delivered (after a crash or a quota stop)."""
+    from .pipeline import recipients_display, send_pending
+
+    cfg = setup(config, env_file)
+    result = send_pending(cfg, resend=resend, progress=progress(quiet))
+    rows = [
+        [o.role, f"v{o.version}", o.sender, o.status, recipients_display(o.recipients), o.detail]
+        for o in result.outcomes
+    ]
+    print(table(rows, ["role", "version", "sender", "status", "to", "detail"]))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def build(
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    env_file: EnvFileOpt = None,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", "-r", help="Only this role (repeatable).")
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="A JSON array on stdout, one object per report; logs go to stderr."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Build the reports and print them (Markdown, or JSON with --json); nothing is sent."""
+    from .pipeline import build as build_reports
+
+    cfg = setup(config, env_file)
+    result = build_reports(cfg, as_of=parse_date(as_of), only=role, progress=progress(quiet))
+    if as_json:
+        out = []
+        for item in result.items:
+            r = item.report.model_dump(mode="python")
+            out.append(
+                {
+                    "role": r["role"],
+                    "title": r["title"],
+                    "subject": r["subject"],
+                    "as_of": result.as_of,
+                    "period": result.period,
+                    "critical": item.critical,
+                    "priority": r["priority"],
+                    "metrics": r["metrics"],
+                    "findings": r["findings"],
+                    "actions": r["actions"],
+                    "sections": r["sections"],
+                }
+            )
+        sys.stdout.write(json.dumps(out, indent=2, default=to_jsonable) + "\n")
+        return
+    for item in result.items:
+        sys.stdout.write(item.rendered.markdown + "\n")
+
+
+@app.command()
+@friendly
+def preview(
+    role: Annotated[str, typer.Argument(help="The role to preview, e.g. cfo.")],
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    env_file: EnvFileOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the HTML (default: next to the archive, preview/ROLE.html).",
+        ),
+    ] = None,
+) -> None:
+    """Build one report and write its email HTML to a file; prints the path."""
+    from .pipeline import archive_path
+    from .pipeline import build as build_reports
+
+    cfg = setup(config, env_file)
+    result = build_reports(cfg, as_of=parse_date(as_of), only=[role])
+    item = result.items[0]
+    path = output or archive_path(cfg).parent / "preview" / f"{role}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(item.rendered.html, encoding="utf-8")
+    print(path)
+
+
+@app.command("plugins")
+@friendly
+def plugins_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the plugins: version, hooks, and the sources, roles and senders they register."""
+    from .plugin_manager import describe
+
+    rows = describe()
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    out = []
+    for r in rows:
+        what = "; ".join(
+            f"{k}: {', '.join(r[k])}" for k in ("sources", "roles", "senders") if r.get(k)
+        )
+        out.append([r["name"], r["distribution"], r["version"], ", ".join(r["hooks"]), what])
+    print(table(out, ["plugin", "distribution", "version", "hooks", "registers"]))
+
+
+@app.command()
+@friendly
+def check(
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    env_file: EnvFileOpt = None,
+) -> None:
+    """Check the config, every entity's data and each sender's preflight, without building."""
+    from .ledger import use_database
+    from .pipeline import check_delivery, load_entities, make_senders, selected_roles
+
+    cfg = setup(config, env_file)
+    print(f"config   {cfg.path}: ok")
+    day = cfg.as_of(parse_date(as_of))
+    with use_database():
+        for e in load_entities(cfg, day):
+            n, last = e.ledger.sql("SELECT count(*), max(date) FROM ledger")[0]
+            print(f"entity   {e.key} ({e.name}): {n} ledger rows, last {last}")
+    roles = [r.name for r in selected_roles(cfg)]
+    check_delivery(cfg, roles)
+    for r in roles:
+        print(f"role     {r}: to {', '.join(cfg.recipients(r))}")
+    for name, sender in make_senders(cfg):
+        sender.check()
+        print(f"sender   {name}: ok")
+
+
+def main() -> None:
+    """Entry point: load plugins (they may add commands), then run the app."""
+    from .plugin_manager import get_plugin_manager
+
+    try:
+        get_plugin_manager().hook.register_commands(app=app)
+    except ExecReportError as exc:
+        print(f"execreport: error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    app()
+
+
+if __name__ == "__main__":
+    main()

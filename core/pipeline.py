@@ -1,0 +1,390 @@
+"""config → sources → roles → render → archive → deliver. The CLI only calls in here."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from . import plugin_manager as plugins
+from .config import Config, bare_address
+from .errors import ConfigError, DeliveryError, ExecReportError
+
+Progress = Callable[[str], None]
+
+
+def stderr_progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def quiet(text: str) -> None:
+    pass
+
+
+@dataclass
+class Built:
+    role: Any
+    report: Any
+    rendered: Any
+    version: Any = None
+    new: bool = False
+
+    @property
+    def critical(self) -> bool:
+        return bool(self.report.critical)
+
+
+@dataclass
+class Build:
+    as_of: date
+    period: str
+    entities: list[Any]
+    items: list[Built]
+
+
+@dataclass
+class Outcome:
+    role: str
+    version: int
+    sender: str
+    recipients: list[str]
+    status: str  # sent | skipped | failed | uncertain | pending | planned
+    detail: str = ""
+    size: int = 0
+
+
+@dataclass
+class RunResult:
+    build: Build | None
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status in ("sent", "skipped", "planned") for o in self.outcomes)
+
+
+# -- sources ----------------------------------------------------------------------------
+def load_entities(config: Config, as_of: date, progress: Progress = quiet) -> list[Any]:
+    from .sources import FolderSource
+
+    if not config.entities:
+        raise ConfigError(f"{config.path}: entities: no [entities.<key>] table; add one")
+    registered = plugins.sources()
+    entities = []
+    for key, settings in config.entities.items():
+        source = registered.get(key) or FolderSource(key=key)
+        data = {**(settings.model_extra or {}), "path": config.resolve(settings.path)}
+        data["_config_key"] = f"{config.path}: entities.{key}.path"
+        progress(f"loading {key} ({type(source).__name__})")
+        entities.append(source.load(data, as_of))
+    return entities
+
+
+# -- roles ------------------------------------------------------------------------------
+def selected_roles(config: Config, only: Iterable[str] | None = None) -> list[Any]:
+    registered = plugins.roles()
+    names = list(only) if only else [n for n in registered]
+    for name in names:
+        if name not in registered:
+            known = ", ".join(sorted(registered))
+            raise ConfigError(f"unknown role {name!r} (registered: {known})")
+    chosen = [registered[n] for n in names]
+    if not only:
+        chosen = [
+            r for r in chosen if config.roles.get(r.name) is None or config.roles[r.name].enabled
+        ]
+    # roles that summarise the others (the CEO's shortfalls) are built after them
+    return sorted(
+        chosen, key=lambda r: (bool(getattr(r, "consolidates", False)), r.priority, r.name)
+    )
+
+
+def build(
+    config: Config,
+    *,
+    as_of: date | None = None,
+    only: Iterable[str] | None = None,
+    archive: Any = None,
+    progress: Progress = quiet,
+) -> Build:
+    """Load the entities and build every selected role's report (nothing is stored)."""
+    from .ledger import Ledger, use_database
+    from .models import Report, RoleContext, Task
+    from .render import render
+
+    day = config.as_of(as_of)
+    period = config.period(day)
+    pm = plugins.get_plugin_manager()
+    roles = selected_roles(config, only)
+    with use_database():
+        entities = load_entities(config, day, progress)
+        consolidated = Ledger.consolidate([e.ledger for e in entities])
+        board = [
+            Task.model_validate(t) if not isinstance(t, Task) else t
+            for e in entities
+            for t in e.tasks
+        ]
+        items: list[Built] = []
+        for role in roles:
+            progress(f"building {role.name}")
+            previous = None
+            if archive is not None:
+                last = archive.latest(role.name)
+                previous = last.report() if last else None
+            ctx = RoleContext(
+                entities=entities,
+                ledger=consolidated,
+                as_of=day,
+                period=period,
+                settings=config.role_settings(role.name),
+                previous=previous,
+                board=board,
+                reports=[b.report for b in items],
+            )
+            try:
+                report = role.build(ctx)
+            except ExecReportError:
+                raise
+            except Exception as exc:
+                raise ExecReportError(
+                    f"role {role.name!r} failed to build: {type(exc).__name__}: {exc}"
+                ) from exc
+            if not isinstance(report, Report):
+                raise ExecReportError(
+                    f"role {role.name!r} returned {type(report).__name__}, not a Report"
+                )
+            if "priority" not in report.model_fields_set:
+                report.priority = role.priority
+            if not report.subject:
+                report.subject = f"{report.title}: {period}"
+            pm.hook.report_built(report=report, ctx=ctx)
+            rendered = render(report, as_of=day, period=period, entities=entities)
+            items.append(Built(role=role, report=report, rendered=rendered))
+    items.sort(key=lambda b: (not b.critical, b.role.priority, b.role.name))
+    return Build(as_of=day, period=period, entities=entities, items=items)
+
+
+# -- delivery ---------------------------------------------------------------------------
+def make_senders(config: Config) -> list[tuple[str, Any]]:
+    factories = plugins.senders()
+    out = []
+    for name in config.delivery.sender:
+        if name not in factories:
+            known = ", ".join(sorted(factories))
+            raise ConfigError(
+                f"{config.path}: delivery.sender: unknown sender {name!r} (registered: {known})"
+            )
+        settings = config.delivery.sender_settings(name)
+        settings.setdefault("_config", config)
+        out.append((name, factories[name](settings)))
+    return out
+
+
+def check_delivery(config: Config, roles: Iterable[str]) -> None:
+    """Everything about recipients that can be wrong, before anything is sent."""
+    if not config.delivery.from_:
+        raise ConfigError(
+            f"{config.path}: delivery.from: no sender address; set it or SES_SENDER_EMAIL"
+        )
+    for role in roles:
+        if not config.recipients(role):
+            raise ConfigError(
+                f"{config.path}: roles.{role}.to: no recipients for role {role!r}; set "
+                f"[roles.{role}] to or [delivery] to"
+            )
+
+
+def message_for(
+    config: Config, version: Any, sender_name: str, to: list[str], bcc: list[str]
+) -> Any:
+    from .models import Message
+
+    report = version.report()
+    entities = sorted({k for k in report.metrics if k != "consolidated"})
+    return Message(
+        sender=config.delivery.from_,
+        to=to,
+        bcc=bcc,
+        subject=version.subject,
+        text=version.text,
+        html=version.html,
+        role=version.role,
+        version=version.version,
+        content_hash=version.content_hash,
+        entities=entities,
+    )
+
+
+def deliver(
+    config: Config,
+    archive: Any,
+    versions: list[Any],
+    *,
+    resend: bool = False,
+    dry_run: bool = False,
+    progress: Progress = quiet,
+) -> list[Outcome]:
+    """Deliver archived versions, in the given order, through every configured sender,
+    each (version, recipients, sender) exactly once."""
+    pm = plugins.get_plugin_manager()
+    check_delivery(config, [v.role for v in versions])
+    senders = make_senders(config)
+    bcc = config.delivery.bcc
+    if dry_run:
+        out = []
+        for v in versions:
+            for name, _ in senders:
+                to = config.recipients(v.role)
+                size = len(message_for(config, v, name, to, bcc).as_mime().as_bytes())
+                out.append(Outcome(v.role, v.version, name, to, "planned", "", size))
+        return out
+    for v in archive.mark_uncertain():
+        progress(f"delivery {v.id} was interrupted mid-send: marked uncertain")
+    planned = []
+    for v in versions:
+        for name, sender in senders:
+            to = config.recipients(v.role)
+            d = archive.plan_delivery(v.id, name, to, bcc)
+            planned.append((v, name, sender, d))
+    checked: set[str] = set()
+    outcomes: list[Outcome] = []
+    stopped = ""
+    for v, name, sender, d in planned:
+        base = dict(role=v.role, version=v.version, sender=name, recipients=d.recipients)
+        if stopped:
+            outcomes.append(Outcome(**base, status="pending", detail=stopped))
+            continue
+        if d.status == "sent" and not resend:
+            outcomes.append(Outcome(**base, status="skipped", detail="already sent"))
+            continue
+        if d.status in ("uncertain", "sending") and not resend:
+            outcomes.append(
+                Outcome(
+                    **base,
+                    status="uncertain",
+                    detail="outcome unknown; not resent without --resend",
+                )
+            )
+            continue
+        if config.delivery.only_when_changed and not resend:
+            last = archive.last_delivered(v.role, name, d.recipients)
+            if last is not None and last.id != v.id and last.content_hash == v.content_hash:
+                outcomes.append(Outcome(**base, status="skipped", detail="content unchanged"))
+                continue
+        if name not in checked:
+            progress(f"preflight {name}")
+            sender.check()  # raises DeliveryError before anything went out through it
+            checked.add(name)
+        message = message_for(config, v, name, d.recipients, bcc)
+        if hasattr(sender, "wait"):
+            sender.wait()  # pacing happens before the row is taken: a kill here loses nothing
+        if not archive.claim(d.id, resend=resend):
+            outcomes.append(Outcome(**base, status="skipped", detail="taken by another run"))
+            continue
+        try:
+            receipt = sender.send(message)
+        except DeliveryError as exc:
+            if exc.stop:
+                archive.release(d.id, str(exc))
+                stopped = str(exc)
+                outcomes.append(Outcome(**base, status="pending", detail=stopped))
+                progress(f"stopped: {exc}")
+                continue
+            archive.mark_failed(d.id, str(exc))
+            outcomes.append(Outcome(**base, status="failed", detail=str(exc)))
+            progress(f"failed {v.role} v{v.version} via {name}: {exc}")
+            continue
+        except Exception as exc:
+            archive.mark_failed(d.id, f"{type(exc).__name__}: {exc}")
+            outcomes.append(Outcome(**base, status="failed", detail=f"{type(exc).__name__}: {exc}"))
+            progress(f"failed {v.role} v{v.version} via {name}: {type(exc).__name__}: {exc}")
+            continue
+        archive.mark_sent(d.id, receipt.message_id)
+        progress(f"sent {v.role} v{v.version} via {name} to {', '.join(d.recipients)}")
+        outcomes.append(Outcome(**base, status="sent", detail=receipt.message_id))
+        pm.hook.message_sent(message=message, receipt=receipt)
+    return outcomes
+
+
+def archive_path(config: Config) -> Any:
+    return config.resolve(config.archive.path)
+
+
+def open_archive(config: Config) -> Any:
+    from .archive import Archive
+
+    return Archive(archive_path(config))
+
+
+def run(
+    config: Config,
+    *,
+    as_of: date | None = None,
+    only: Iterable[str] | None = None,
+    dry_run: bool = False,
+    resend: bool = False,
+    progress: Progress = quiet,
+) -> RunResult:
+    """The main job: build, archive, deliver."""
+    # fail on bad delivery config before the (possibly long) build
+    make_senders(config)
+    with open_archive(config) as archive:
+        result = build(config, as_of=as_of, only=only, archive=archive, progress=progress)
+        check_delivery(config, [b.role.name for b in result.items])
+        versions = []
+        for item in result.items:
+            if dry_run:
+                from .archive import Version, content_hash
+
+                versions.append(_unsaved(item, result, Version, content_hash))
+                continue
+            item.version, item.new = archive.store(
+                item.report, item.rendered, as_of=result.as_of.isoformat(), period=result.period
+            )
+            state = "new version" if item.new else "unchanged"
+            progress(f"archived {item.role.name} v{item.version.version} ({state})")
+            versions.append(item.version)
+        outcomes = deliver(
+            config, archive, versions, resend=resend, dry_run=dry_run, progress=progress
+        )
+    return RunResult(build=result, outcomes=outcomes)
+
+
+def _unsaved(item: Built, result: Build, Version: Any, content_hash: Any) -> Any:
+    r = item.report
+    return Version(
+        id=0,
+        role=r.role,
+        version=0,
+        content_hash=content_hash(item.rendered.markdown),
+        as_of=result.as_of.isoformat(),
+        period=result.period,
+        built_at="",
+        title=r.title,
+        subject=r.subject,
+        critical=r.critical,
+        priority=r.priority,
+        markdown=item.rendered.markdown,
+        html=item.rendered.html,
+        text=item.rendered.text,
+        report_json=r.model_dump_json(),
+    )
+
+
+def send_pending(config: Config, *, resend: bool = False, progress: Progress = quiet) -> RunResult:
+    """Deliver the latest archived version of each role that is not yet delivered."""
+    with open_archive(config) as archive:
+        latest = [v for v in (archive.latest(r) for r in _archived_roles(archive)) if v]
+        latest.sort(key=lambda v: (not v.critical, v.priority, v.role))
+        outcomes = deliver(config, archive, latest, resend=resend, progress=progress)
+    return RunResult(build=None, outcomes=outcomes)
+
+
+def _archived_roles(archive: Any) -> list[str]:
+    return sorted({v.role for v in archive.versions()})
+
+
+def recipients_display(addresses: list[str]) -> str:
+    return ", ".join(bare_address(a) for a in addresses)

@@ -1,0 +1,141 @@
+"""Entity data folders: entity.toml, ledger.csv, kpis.csv, board.json (docs/data-format.md)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError
+from .plugin_manager import warn
+
+PROFILE_KEYS = {
+    "name",
+    "kind",
+    "currency",
+    "opening_cash",
+    "opening_date",
+    "assets",
+    "stack",
+    "channels",
+    "kpis",
+    "audience",
+}
+KINDS = ("charter", "junk_removal", "software", "other")
+
+
+@dataclass
+class FolderSource:
+    """Loads an entity from its data folder. Built-in entities are FolderSources that add
+    what their business must track (`expected_kpis`, `key_channels`)."""
+
+    key: str
+    name: str = ""
+    kind: str = "other"
+    expected_kpis: tuple[str, ...] = ()
+    key_channels: tuple[str, ...] = ()
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def load(self, settings: dict[str, Any], as_of: date) -> Any:
+        from .ledger import Ledger
+        from .models import Entity
+
+        folder = Path(settings["path"])
+        if not folder.is_dir():
+            where = settings.get("_config_key", f"entities.{self.key}.path")
+            raise DataError(f"{where}: entity folder {folder} not found")
+        profile = _read_profile(folder / "entity.toml")
+        ledger_file = folder / "ledger.csv"
+        if not ledger_file.exists():
+            raise DataError(f"{ledger_file}: file not found (every entity needs a ledger)")
+        ledger = Ledger.from_csv(ledger_file, entity=self.key)
+        kind = profile.get("kind", self.kind)
+        if kind not in KINDS:
+            warn(f"{folder / 'entity.toml'}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        data = {
+            "key": self.key,
+            "name": profile.get("name") or self.name or self.key,
+            "kind": kind,
+            "currency": profile.get("currency", "USD"),
+            "ledger": ledger,
+            "assets": profile.get("assets", []),
+            "stack": profile.get("stack", []),
+            "channels": profile.get("channels", []),
+            "kpis": profile.get("kpis", []),
+            "kpi_values": _read_kpis(folder / "kpis.csv"),
+            "tasks": read_board(folder / "board.json", entity=self.key),
+            "audience": profile.get("audience", {}),
+            "finance": {k: profile[k] for k in ("opening_cash", "opening_date") if k in profile},
+            "expected_kpis": list(self.expected_kpis),
+            "path": str(folder),
+        }
+        from pydantic import ValidationError
+
+        try:
+            return Entity.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"] if p != "finance")
+            raise DataError(f"{folder / 'entity.toml'}: {loc}: {err['msg']}") from None
+
+
+def _read_profile(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        profile = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"{path}: not valid TOML: {exc}") from None
+    for key in sorted(set(profile) - PROFILE_KEYS):
+        warn(f"{path}: unknown key {key!r} ignored")
+    return profile
+
+
+def _read_kpis(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"date", "kpi", "value"} - set(reader.fieldnames or [])
+        if missing:
+            raise DataError(f"{path}:1: missing column {sorted(missing)[0]!r} in the header")
+        for row in reader:
+            line = reader.line_num
+            try:
+                day = date.fromisoformat((row["date"] or "").strip())
+            except ValueError:
+                raise DataError(f"{path}:{line}: date {row['date']!r} is not a date") from None
+            try:
+                value = Decimal((row["value"] or "").strip())
+            except InvalidOperation:
+                raise DataError(f"{path}:{line}: value {row['value']!r} is not a number") from None
+            out.append({"date": day, "kpi": (row["kpi"] or "").strip(), "value": value})
+    return out
+
+
+def read_board(path: Path, entity: str | None = None) -> list[dict[str, Any]]:
+    """Cards of the project's own board.json: `{"cards": [{id, title, column, ...}]}`."""
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    cards = data.get("cards") if isinstance(data, dict) else data
+    if not isinstance(cards, list):
+        raise DataError(f'{path}: expected {{"cards": [...]}}')
+    out = []
+    for i, card in enumerate(cards):
+        if not isinstance(card, dict) or not card.get("id"):
+            raise DataError(f"{path}: cards[{i}]: a card needs an id")
+        if not card.get("title"):
+            raise DataError(f"{path}: cards[{i}] ({card['id']}): a card needs a title")
+        out.append({"entity": entity, **card, "id": str(card["id"])})
+    return out

@@ -1,0 +1,1 @@
+"""The four built-in entities: folder sources that know what their business must track."""

@@ -1,0 +1,21 @@
+"""QueenofSanDiego: charters and private events on San Diego Bay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from execreport import FolderSource, hookimpl
+
+SOURCE = FolderSource(
+    key="queenofsandiego",
+    name="QueenofSanDiego",
+    kind="charter",
+    description="charters and private events on San Diego Bay",
+    expected_kpis=("utilization", "revenue_per_charter", "booking_lead_time_days", "review_rating"),
+    key_channels=("Sailo", "GetMyBoat", "Viator", "Google Business Profile"),
+)
+
+
+@hookimpl
+def register_sources(register: Any) -> None:
+    register(SOURCE)

@@ -1,0 +1,1 @@
+"""The five built-in roles, one file each."""

@@ -1,0 +1,1 @@
+"""Built-in delivery channels: outbox, ses, smtp."""
