@@ -12,9 +12,9 @@ import re
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -43,14 +43,17 @@ def bare_address(value: str) -> str:
     return parseaddr(value)[1]
 
 
-def _addresses(value: Any) -> list[str]:
+def _addresses(value: Any) -> Any:
+    """A comma-separated string (from the environment) becomes a list; items are checked
+    one by one so that an error names its index."""
     if value is None:
         return []
     if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
-    if not isinstance(value, list):
-        raise ValueError("expected a list of email addresses")
-    return [check_address(v) for v in value]
+        return [v for v in value.split(",") if v.strip()]
+    return value
+
+
+Address = Annotated[str, AfterValidator(check_address)]
 
 
 class _Strict(BaseModel):
@@ -92,9 +95,9 @@ class DeliverySettings(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     sender: list[str] = Field(default_factory=lambda: ["outbox"])
     from_: str = Field(default="", alias="from")
-    to: list[str] = Field(default_factory=list)
-    bcc: list[str] = Field(default_factory=list)
-    notify: list[str] = Field(default_factory=list)
+    to: list[Address] = Field(default_factory=list)
+    bcc: list[Address] = Field(default_factory=list)
+    notify: list[Address] = Field(default_factory=list)
     only_when_changed: bool = False
 
     @field_validator("sender", mode="before")
@@ -111,7 +114,7 @@ class DeliverySettings(BaseModel):
 
     @field_validator("to", "bcc", "notify", mode="before")
     @classmethod
-    def _address_lists(cls, value: Any) -> list[str]:
+    def _address_lists(cls, value: Any) -> Any:
         return _addresses(value)
 
     def sender_settings(self, name: str) -> dict[str, Any]:
@@ -124,12 +127,12 @@ class RoleSettings(BaseModel):
     """`[roles.<name>]`: recipients plus the role's own thresholds."""
 
     model_config = ConfigDict(extra="allow")
-    to: list[str] = Field(default_factory=list)
+    to: list[Address] = Field(default_factory=list)
     enabled: bool = True
 
     @field_validator("to", mode="before")
     @classmethod
-    def _address_lists(cls, value: Any) -> list[str]:
+    def _address_lists(cls, value: Any) -> Any:
         return _addresses(value)
 
 

@@ -119,6 +119,20 @@ def duplicate_examples(ledger: Any, as_of: Any, limit: int = 5) -> list[tuple]:
     )
 
 
+def receipt_gaps(ledger: Any, as_of: Any, limit: int = 10) -> list[tuple]:
+    """Expense rows that need a receipt and have none (METRICS.md missing_receipt_rows)."""
+    from execreport import audit_window
+
+    start, _ = audit_window(as_of)
+    return ledger.sql(
+        f"""SELECT entity, line, date, amount, category, counterparty FROM ledger_lines
+            WHERE date > ? AND date <= ? AND {EXPENSE} AND abs(amount) >= 75
+              AND trim(receipt) = '' AND lower(trim(category)) IN {_in(RECEIPT_CATEGORIES)}
+            ORDER BY abs(amount) DESC, entity, line LIMIT {int(limit)}""",
+        [start, as_of],
+    )
+
+
 class Accounting:
     name = "accounting"
     title = "Accounting Review"
@@ -219,6 +233,11 @@ class Accounting:
                     f"{', '.join(str(x) for x in lines)})",
                 )
             )
+        gaps = [
+            f"| {md_escape(names.get(ent, ent))} | {line} | {day.isoformat()} | {money(amount)} | "
+            f"{md_escape(cat)} | {md_escape(cp)} |"
+            for ent, line, day, amount, cat, cp in receipt_gaps(ctx.ledger, ctx.as_of)
+        ]
         c = m["consolidated"]
         audit_rows.append(
             f"| **All entities** | {c['duplicate_rows']} | {c['near_duplicate_pairs']} | "
@@ -254,6 +273,23 @@ class Accounting:
                         "before that day whose service_date is later._",
                     ]
                 ),
+            ),
+            Section(
+                heading="Receipts to collect",
+                body="\n".join(
+                    [
+                        "| Entity | ledger.csv line | Date | Amount | Category | Counterparty |",
+                        "|---|---|---|---|---|---|",
+                        *gaps,
+                        "",
+                        "_How this was computed: expense rows of $75.00 or more in travel, meals, "
+                        "entertainment, gifts or vehicle with an empty receipt, largest first "
+                        "(at most 10)._",
+                    ]
+                )
+                if gaps
+                else "Every travel, meals, entertainment, gift and vehicle expense of $75.00 or "
+                "more has a receipt.",
             ),
         ]
         return Report(
