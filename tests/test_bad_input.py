@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from minidata import LEDGER, cli, write_config, write_entity
 
 

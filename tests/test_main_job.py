@@ -10,7 +10,6 @@ from email import policy
 from pathlib import Path
 
 import pytest
-
 from minidata import ROOT, cli, write_config
 
 EXAMPLES = ROOT / "examples"
