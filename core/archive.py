@@ -342,3 +342,38 @@ def _delivery(row: sqlite3.Row) -> Delivery:
     data["recipients"] = json.loads(data["recipients"])
     data["bcc"] = json.loads(data["bcc"])
     return Delivery(**data)
+
+
+def diff_markdown(old: Version, new: Version, *, stat: bool = False) -> str:
+    """Unified diff of two versions' Markdown; with `stat`, one line per changed section."""
+    import difflib
+
+    a, b = old.markdown.splitlines(keepends=True), new.markdown.splitlines(keepends=True)
+    name_a, name_b = f"{old.role} v{old.version}", f"{new.role} v{new.version}"
+    if not stat:
+        return "".join(difflib.unified_diff(a, b, name_a, name_b))
+    sections_a, sections_b = _sections(a), _sections(b)
+    lines = []
+    for heading in dict.fromkeys([*sections_a, *sections_b]):
+        old_lines, new_lines = sections_a.get(heading, []), sections_b.get(heading, [])
+        plus = minus = 0
+        for line in difflib.unified_diff(old_lines, new_lines, n=0):
+            if line.startswith("+") and not line.startswith("+++"):
+                plus += 1
+            elif line.startswith("-") and not line.startswith("---"):
+                minus += 1
+        if plus or minus:
+            state = "added" if not old_lines else "removed" if not new_lines else "changed"
+            lines.append(f"{heading}: +{plus} -{minus} ({state})\n")
+    header = f"{name_a} -> {name_b}: {len(lines)} sections changed\n"
+    return header + "".join(lines)
+
+
+def _sections(lines: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    current = "(title)"
+    for line in lines:
+        if line.startswith("## "):
+            current = line[3:].strip()
+        out.setdefault(current, []).append(line)
+    return out

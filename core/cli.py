@@ -67,6 +67,11 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ExecReportError as exc:
+            problems = getattr(exc, "problems", None)
+            if problems:  # content guards: one line per problem
+                for line in problems:
+                    print(f"execreport: error: {line}", file=sys.stderr)
+                fail("run stopped, nothing was sent (--force REASON sends anyway)", exc.exit_code)
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
@@ -136,6 +141,16 @@ def run(
             "--resend", help="Send again on purpose, even what was already sent or is uncertain."
         ),
     ] = False,
+    force: Annotated[
+        str | None,
+        typer.Option(
+            "--force",
+            metavar="REASON",
+            help="Send even "
+            "when a content guard (stale or missing data, a report without figures) "
+            "would stop the run; the reason is recorded in the archive.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Build every report, archive new versions and deliver them (the main job)."""
@@ -149,6 +164,7 @@ def run(
         only=role,
         dry_run=dry_run,
         resend=resend,
+        force=force,
         progress=progress(quiet),
     )
     b = result.build
@@ -327,8 +343,77 @@ def check(
         print(f"sender   {name}: ok")
 
 
-def main() -> None:
-    """Entry point: load plugins (they may add commands), then run the app."""
+@app.command()
+@friendly
+def history(
+    role: Annotated[str | None, typer.Argument(help="Only this role.")] = None,
+    config: ConfigOpt = None,
+    env_file: EnvFileOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every archived version: number, built at, as_of, hash, and its deliveries."""
+    from .pipeline import history as archive_history
+
+    rows = archive_history(setup(config, env_file), role)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    out = []
+    for r in rows:
+        sent = (
+            "; ".join(
+                f"{d['sender']} {d['status']} to {', '.join(d['to'])}" for d in r["deliveries"]
+            )
+            or "not delivered"
+        )
+        out.append(
+            [
+                r["role"],
+                f"v{r['version']}",
+                r["built_at"],
+                r["as_of"],
+                r["content_hash"][:12],
+                sent + (f" (forced: {r['forced']})" if r["forced"] else ""),
+            ]
+        )
+    print(table(out, ["role", "version", "built at", "as_of", "hash", "deliveries"]))
+
+
+@app.command()
+@friendly
+def show(
+    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
+    version: Annotated[int | None, typer.Argument(help="The version (default: latest).")] = None,
+    config: ConfigOpt = None,
+    env_file: EnvFileOpt = None,
+) -> None:
+    """Print an archived version's Markdown."""
+    from .pipeline import archived_version
+
+    sys.stdout.write(archived_version(setup(config, env_file), role, version).markdown)
+
+
+@app.command()
+@friendly
+def diff(
+    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
+    v1: Annotated[int | None, typer.Argument(help="The older version.")] = None,
+    v2: Annotated[int | None, typer.Argument(help="The newer version (default: latest).")] = None,
+    config: ConfigOpt = None,
+    env_file: EnvFileOpt = None,
+    stat: Annotated[bool, typer.Option("--stat", help="One line per changed section.")] = False,
+) -> None:
+    """A unified diff of two versions' Markdown (default: the last two)."""
+    from .pipeline import diff_versions
+
+    sys.stdout.write(diff_versions(setup(config, env_file), role, v1, v2, stat=stat))
+
+
+def main(event: dict[str, Any] | None = None, context: Any = None) -> Any:
+    """Entry point: load plugins (they may add commands), then run the app.
+
+    Also an AWS Lambda handler: `main(event, context)` runs `event["args"]` (default
+    `["run"]`) and returns `{"exit_code": N}` instead of exiting."""
     from .plugin_manager import get_plugin_manager
 
     try:
@@ -336,7 +421,15 @@ def main() -> None:
     except ExecReportError as exc:
         print(f"execreport: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
-    app()
+    if event is None:
+        return app()
+    args = [str(a) for a in event.get("args", ["run"])]
+    try:
+        app(args=args, prog_name="execreport")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        return {"exit_code": code}
+    return {"exit_code": 0}
 
 
 if __name__ == "__main__":

@@ -41,6 +41,10 @@ class DeliveryError(ExecReportError):
 
 
 class GuardError(ExecReportError):
-    """A content guard stopped the run: stale, missing or empty data."""
+    """Content guards stopped the run: stale, missing or empty data. One line per problem."""
 
     exit_code = 1
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems

@@ -201,6 +201,8 @@ class Message(BaseModel):
     version: int = 0
     content_hash: str = ""
     entities: list[str] = Field(default_factory=list)
+    # the report's actions, for senders that turn them into cards (kanban)
+    actions: list[Action] = Field(default_factory=list)
     message_id: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
 

@@ -214,6 +214,7 @@ def message_for(
         version=version.version,
         content_hash=version.content_hash,
         entities=entities,
+        actions=report.actions,
     )
 
 
@@ -308,6 +309,68 @@ def deliver(
     return outcomes
 
 
+# -- guards -----------------------------------------------------------------------------
+def guard_problems(config: Config, build: Build) -> list[str]:
+    """What makes a build unfit to send: an entity with no data or stale data, a report
+    with no figures. Each problem is one line naming the entity or report."""
+    problems = []
+    days = config.report.stale_after_days
+    for e in build.entities:
+        count, last = e.ledger.sql(
+            "SELECT count(*), max(date) FROM ledger WHERE date <= ?", [build.as_of]
+        )[0]
+        where = e.ledger.source or e.key
+        if count == 0:
+            problems.append(
+                f"entity {e.key} ({e.name}) has no ledger rows on or before "
+                f"{build.as_of.isoformat()} in {where}"
+            )
+        elif (build.as_of - last).days > days:
+            problems.append(
+                f"entity {e.key} ({e.name}) is stale: its last ledger row is dated "
+                f"{last.isoformat()}, {(build.as_of - last).days} days before "
+                f"{build.as_of.isoformat()} (stale_after_days = {days}) in {where}"
+            )
+    for item in build.items:
+        figures = [v for scope in item.report.metrics.values() for v in scope.values()]
+        if not figures:
+            problems.append(f"report {item.report.role} has no figures")
+    return problems
+
+
+def notify(config: Config, subject: str, lines: list[str], progress: Progress = quiet) -> bool:
+    """Tell the owner (`[delivery] notify`) in one short message, through the first
+    configured sender that takes it. Returns whether a sender took it."""
+    from .models import Message
+
+    if not config.delivery.notify or not config.delivery.from_:
+        return False
+    text = "\n".join([subject, "", *[f"- {ln}" for ln in lines], ""])
+    message = Message(
+        sender=config.delivery.from_,
+        to=config.delivery.notify,
+        subject=subject,
+        text=text,
+        role="notice",
+    )
+    try:
+        senders = make_senders(config)
+    except ExecReportError:
+        return False
+    for name, sender in senders:
+        if not getattr(sender, "accepts_notices", True):
+            continue
+        try:
+            sender.check()
+            sender.send(message)
+        except Exception as exc:  # the notice is best effort: the exit code tells anyway
+            progress(f"notice via {name} failed: {exc}")
+            continue
+        progress(f"notified {', '.join(config.delivery.notify)} via {name}")
+        return True
+    return False
+
+
 def archive_path(config: Config) -> Any:
     return config.resolve(config.archive.path)
 
@@ -325,14 +388,30 @@ def run(
     only: Iterable[str] | None = None,
     dry_run: bool = False,
     resend: bool = False,
+    force: str | None = None,
     progress: Progress = quiet,
 ) -> RunResult:
-    """The main job: build, archive, deliver."""
+    """The main job: build, archive, deliver. Guards stop it before anything is sent
+    unless `force` gives the reason to send anyway (recorded in the archive)."""
+    from .errors import GuardError
+
     # fail on bad delivery config before the (possibly long) build
     make_senders(config)
     with open_archive(config) as archive:
         result = build(config, as_of=as_of, only=only, archive=archive, progress=progress)
         check_delivery(config, [b.role.name for b in result.items])
+        problems = guard_problems(config, result)
+        if problems and not force:
+            if not dry_run:
+                notify(
+                    config,
+                    f"execreport: run stopped for {result.as_of.isoformat()}",
+                    problems,
+                    progress,
+                )
+            raise GuardError(problems)
+        for problem in problems:
+            progress(f"forced past: {problem}")
         versions = []
         for item in result.items:
             if dry_run:
@@ -343,13 +422,34 @@ def run(
             item.version, item.new = archive.store(
                 item.report, item.rendered, as_of=result.as_of.isoformat(), period=result.period
             )
+            if problems and force:
+                archive.set_forced(item.version.id, f"{force} (guards: {'; '.join(problems)})")
             state = "new version" if item.new else "unchanged"
             progress(f"archived {item.role.name} v{item.version.version} ({state})")
             versions.append(item.version)
         outcomes = deliver(
             config, archive, versions, resend=resend, dry_run=dry_run, progress=progress
         )
-    return RunResult(build=result, outcomes=outcomes)
+    run_result = RunResult(build=result, outcomes=outcomes)
+    if not dry_run:
+        report_failures(config, run_result, progress)
+    return run_result
+
+
+def report_failures(config: Config, result: RunResult, progress: Progress = quiet) -> None:
+    """One short notice to the owner when deliveries failed or are uncertain."""
+    bad = [o for o in result.outcomes if o.status in ("failed", "uncertain")]
+    if bad:
+        notify(
+            config,
+            f"execreport: {len(bad)} deliveries failed or uncertain",
+            [
+                f"{o.role} v{o.version} via {o.sender} to {', '.join(o.recipients)}: "
+                f"{o.status}: {o.detail}"
+                for o in bad
+            ],
+            progress,
+        )
 
 
 def _unsaved(item: Built, result: Build, Version: Any, content_hash: Any) -> Any:
@@ -379,7 +479,9 @@ def send_pending(config: Config, *, resend: bool = False, progress: Progress = q
         latest = [v for v in (archive.latest(r) for r in _archived_roles(archive)) if v]
         latest.sort(key=lambda v: (not v.critical, v.priority, v.role))
         outcomes = deliver(config, archive, latest, resend=resend, progress=progress)
-    return RunResult(build=None, outcomes=outcomes)
+    run_result = RunResult(build=None, outcomes=outcomes)
+    report_failures(config, run_result, progress)
+    return run_result
 
 
 def _archived_roles(archive: Any) -> list[str]:
@@ -388,3 +490,69 @@ def _archived_roles(archive: Any) -> list[str]:
 
 def recipients_display(addresses: list[str]) -> str:
     return ", ".join(bare_address(a) for a in addresses)
+
+
+# -- history ----------------------------------------------------------------------------
+def history(config: Config, role: str | None = None) -> list[dict[str, Any]]:
+    """Each archived version with its deliveries, oldest first."""
+    with open_archive(config) as archive:
+        out = []
+        for v in archive.versions(role):
+            out.append(
+                {
+                    "role": v.role,
+                    "version": v.version,
+                    "built_at": v.built_at,
+                    "as_of": v.as_of,
+                    "period": v.period,
+                    "content_hash": v.content_hash,
+                    "critical": v.critical,
+                    "forced": v.forced_reason,
+                    "deliveries": [
+                        {
+                            "sender": d.sender,
+                            "to": d.recipients,
+                            "bcc": d.bcc,
+                            "status": d.status,
+                            "message_id": d.message_id,
+                            "error": d.error,
+                            "at": d.updated_at,
+                        }
+                        for d in archive.deliveries(report_id=v.id)
+                    ],
+                }
+            )
+    if role and not out:
+        raise ExecReportError(f"no archived versions of role {role!r} in {archive_path(config)}")
+    return out
+
+
+def archived_version(config: Config, role: str, number: int | None = None) -> Any:
+    with open_archive(config) as archive:
+        v = archive.version(role, number) if number else archive.latest(role)
+    if v is None:
+        what = f"version {number} of role {role!r}" if number else f"a version of role {role!r}"
+        raise ExecReportError(f"{archive_path(config)}: no {what} in the archive")
+    return v
+
+
+def diff_versions(
+    config: Config, role: str, v1: int | None = None, v2: int | None = None, *, stat: bool = False
+) -> str:
+    """A unified diff of two versions' Markdown (default: the last two)."""
+    from .archive import diff_markdown
+
+    with open_archive(config) as archive:
+        versions = archive.versions(role)
+    if not versions:
+        raise ExecReportError(f"{archive_path(config)}: no versions of role {role!r}")
+    numbers = [v.version for v in versions]
+    new = v2 or numbers[-1]
+    old = v1 or (numbers[-2] if len(numbers) > 1 else numbers[-1])
+    by = {v.version: v for v in versions}
+    for n in (old, new):
+        if n not in by:
+            raise ExecReportError(
+                f"role {role!r} has no version {n} (versions: {', '.join(map(str, numbers))})"
+            )
+    return diff_markdown(by[old], by[new], stat=stat)
