@@ -39,7 +39,8 @@ def to_money(value: Any) -> Decimal | None:
     """Money rounded to the cent (half up); None stays None."""
     if value is None:
         return None
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    rounded = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return abs(rounded) if rounded == 0 else rounded  # never "-0.00"
 
 
 def to_ratio(value: Any) -> float | None:

@@ -117,44 +117,50 @@ class Ledger:
         if dupes:
             raise DataError(f"{path}:1: column {dupes[0]!r} appears twice in the header")
         columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header) + "}"
+        source = (
+            f"read_csv({_literal(str(path))}, header = true, auto_detect = false, "
+            f"delim = ',', quote = '\"', escape = '\"', columns = {columns}, strict_mode = true)"
+        )
+        have = set(header)
+
+        def text(name: str) -> str:
+            return f"coalesce({_ident(name)}, '')" if name in have else "''"
+
+        def iso_date(name: str) -> str:
+            value = f"trim({_ident(name)})"
+            return f"CASE WHEN regexp_full_match({value}, '{_DATE}') THEN try_cast({value} AS DATE) END"
+
+        extra = [c for c in header if c not in COLUMNS]
+        given = "nullif(trim(service_date), '') IS NOT NULL" if "service_date" in have else "false"
+        select = ", ".join(
+            [
+                f"{iso_date('date')} AS date",
+                f"CASE WHEN regexp_full_match(trim(amount), '{_AMOUNT}') "
+                "THEN try_cast(trim(amount) AS DECIMAL(18,2)) END AS amount",
+                f"{text('account')} AS account",
+                f"{text('category')} AS category",
+                f"{text('counterparty')} AS counterparty",
+                f"{text('memo')} AS memo",
+                (f"{iso_date('service_date')}" if "service_date" in have else "NULL::DATE")
+                + " AS service_date",
+                f"{text('receipt')} AS receipt",
+                *[f"{_ident(c)}" for c in extra],
+                f"{given} AS _service_given",
+            ]
+        )
         con.execute(f"CREATE SCHEMA {schema}")
-        raw = f"{schema}.raw"
+        # one pass over the file: parse, check and type every row; insertion order is kept,
+        # so rowid + 2 is the row's line in the file
         try:
-            con.execute(
-                f"CREATE TABLE {raw} AS SELECT * FROM read_csv({_literal(str(path))}, "
-                f"header = true, auto_detect = false, delim = ',', quote = '\"', "
-                f"escape = '\"', columns = {columns}, strict_mode = true)"
-            )
+            con.execute(f"CREATE TABLE {schema}.rows AS SELECT {select} FROM {source}")
         except Exception as exc:  # duckdb.Error: a row with the wrong number of fields, ...
             con.execute(f"DROP SCHEMA {schema} CASCADE")
             raise DataError(f"{path}: {_first_line(str(exc))}") from None
-        _validate(con, raw, path, header)
-        have = set(header)
-
-        def col(name: str) -> str:
-            return f"coalesce({_ident(name)}, '')" if name in have else "''"
-
-        extra = [c for c in header if c not in COLUMNS]
-        service = (
-            "CAST(nullif(trim(service_date), '') AS DATE)" if "service_date" in have else "NULL"
+        _validate(con, schema, source, path, "service_date" in have)
+        con.execute(
+            f"CREATE VIEW {schema}.ledger_lines AS SELECT CAST(rowid + 2 AS INTEGER) AS line, "
+            f"* EXCLUDE (_service_given), {_literal(entity)} AS entity FROM {schema}.rows"
         )
-        select = ", ".join(
-            [
-                "CAST(rowid + 2 AS INTEGER) AS line",
-                "CAST(trim(date) AS DATE) AS date",
-                "CAST(trim(amount) AS DECIMAL(18,2)) AS amount",
-                f"{col('account')} AS account",
-                f"{col('category')} AS category",
-                f"{col('counterparty')} AS counterparty",
-                f"{col('memo')} AS memo",
-                f"{service}::DATE AS service_date",
-                f"{col('receipt')} AS receipt",
-                *[f"{_ident(c)}" for c in extra],
-                f"{_literal(entity)} AS entity",
-            ]
-        )
-        con.execute(f"CREATE TABLE {schema}.ledger_lines AS SELECT {select} FROM {raw}")
-        con.execute(f"DROP TABLE {raw}")
         con.execute(f"CREATE VIEW {schema}.ledger AS SELECT * EXCLUDE (line) FROM ledger_lines")
         return cls(con, schema, source=str(path))
 
@@ -245,29 +251,22 @@ def _read_header(path: Path) -> list[str]:
     return [h.strip() for h in header]
 
 
-def _validate(con: Any, raw: str, path: Path, header: list[str]) -> None:
-    """Find rows whose date, amount or service_date cannot be read; report the first."""
-    service = "service_date" in header
-    bad_date = (
-        f"date IS NULL OR NOT regexp_full_match(trim(date), '{_DATE}') "
-        "OR try_cast(trim(date) AS DATE) IS NULL"
-    )
-    bad_amount = f"amount IS NULL OR NOT regexp_full_match(trim(amount), '{_AMOUNT}')"
-    bad_service = (
-        f"(nullif(trim(service_date), '') IS NOT NULL AND (NOT regexp_full_match("
-        f"trim(service_date), '{_DATE}') OR try_cast(trim(service_date) AS DATE) IS NULL))"
-        if service
-        else "false"
-    )
+def _validate(con: Any, schema: str, source: str, path: Path, service: bool) -> None:
+    """Report the first row whose date, amount or service_date could not be read."""
+    bad = "date IS NULL OR amount IS NULL OR (_service_given AND service_date IS NULL)"
     rows = con.execute(
-        f"SELECT rowid + 2, date, amount, {'service_date' if service else 'NULL'}, "
-        f"({bad_date}), ({bad_amount}), ({bad_service}), count(*) OVER () "
-        f"FROM {raw} WHERE ({bad_date}) OR ({bad_amount}) OR {bad_service} "
-        "ORDER BY rowid LIMIT 1"
+        f"SELECT rowid, date IS NULL, amount IS NULL, count(*) OVER () FROM {schema}.rows "
+        f"WHERE {bad} ORDER BY rowid LIMIT 1"
     ).fetchall()
     if not rows:
         return
-    line, date, amount, service_date, d_bad, a_bad, s_bad, total = rows[0]
+    rowid, d_bad, a_bad, total = rows[0]
+    # the error path reads the raw text of that one row again
+    raw = con.execute(
+        f"SELECT date, amount, {'service_date' if service else 'NULL'} FROM {source} "
+        f"LIMIT 1 OFFSET {int(rowid)}"
+    ).fetchone()
+    date, amount, service_date = raw
     if d_bad:
         what = f"date {date!r} is not a date (YYYY-MM-DD)" if date else "date is empty"
     elif a_bad:
@@ -279,5 +278,5 @@ def _validate(con: Any, raw: str, path: Path, header: list[str]) -> None:
     else:
         what = f"service_date {service_date!r} is not a date (YYYY-MM-DD)"
     more = f" (and {total - 1} more bad rows)" if total > 1 else ""
-    con.execute(f"DROP SCHEMA {raw.split('.')[0]} CASCADE")
-    raise DataError(f"{path}:{line}: {what}{more}")
+    con.execute(f"DROP SCHEMA {schema} CASCADE")
+    raise DataError(f"{path}:{rowid + 2}: {what}{more}")

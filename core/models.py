@@ -87,20 +87,21 @@ class StackItem(BaseModel):
     name: str
     provider: str = ""
     monthly_cost: Decimal = Decimal("0")
-    mfa: bool | None = None
-    tls: bool | None = None
-    hsts: bool | None = None
-    backups: bool | None = None
-    dependency_updates: bool | None = None
-    logging: bool | None = None
-    secrets_in_repo: bool | None = None
-    sends_mail: bool | None = None
-    spf: bool | None = None
-    dkim: bool | None = None
-    dmarc: str | None = None
-    ci: bool | None = None
-    tests: bool | None = None
-    auto_deploy: bool | None = None
+    # kept as written: only a TOML true/false passes a check ("yes" or 1 does not)
+    mfa: Any = None
+    tls: Any = None
+    hsts: Any = None
+    backups: Any = None
+    dependency_updates: Any = None
+    logging: Any = None
+    secrets_in_repo: Any = None
+    sends_mail: Any = None
+    spf: Any = None
+    dkim: Any = None
+    dmarc: Any = None
+    ci: Any = None
+    tests: Any = None
+    auto_deploy: Any = None
 
 
 class Channel(BaseModel):
