@@ -311,7 +311,7 @@ class Archive:
         return found
 
     def deliveries(self, report_id: int | None = None, status: str | None = None) -> list[Delivery]:
-        query, params = "SELECT * FROM deliveries WHERE 1=1", []
+        query, params = "SELECT * FROM deliveries WHERE 1=1", list[Any]()
         if report_id is not None:
             query += " AND report_id = ?"
             params.append(report_id)

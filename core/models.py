@@ -229,7 +229,7 @@ class Message(BaseModel):
         if self.html:
             msg.add_alternative(self.html, subtype="html")
             if self.inline_images:
-                html_part = msg.get_payload()[1]
+                html_part: Any = msg.get_body(("html",))
                 for img in self.inline_images:
                     maintype, _, subtype = img.mime_type.partition("/")
                     html_part.add_related(
