@@ -48,7 +48,10 @@ def _allowlist() -> set[str] | None:
 
 
 def _norm(name: str) -> str:
-    return name.strip().lower().replace("_", "-")
+    """Distribution names compare as packaging normalises them (PEP 503)."""
+    import re
+
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
 
 
 def load_entry_points(pm: pluggy.PluginManager) -> None:
@@ -60,15 +63,32 @@ def load_entry_points(pm: pluggy.PluginManager) -> None:
         if allowed is not None and _norm(dist) not in allowed:
             continue
         if pm.has_plugin(ep.name):
-            continue
+            other = _distributions.get(ep.name, ("execreport", ""))[0]
+            raise PluginError(
+                f"plugin name {ep.name!r} is used by both {other} and {dist}; uninstall one "
+                "or leave it out of EXECREPORT_LOAD_PLUGINS"
+            )
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken plugin must not take the host down
             warn(f"plugin {ep.name!r} from {dist} failed to load: {type(exc).__name__}: {exc}")
             continue
-        pm.register(plugin, name=ep.name)
         version = ep.dist.version if ep.dist is not None else ""
         _distributions[ep.name] = (dist, version)
+        try:
+            pm.register(plugin, name=ep.name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(_invalid(ep.name, exc)) from None
+
+
+def _invalid(name: str, exc: pluggy.PluginValidationError) -> str:
+    """One line for a plugin whose hookimpl does not match a hookspec."""
+    dist = _distributions.get(name, ("execreport", ""))[0]
+    what = " ".join(str(exc).split())
+    return (
+        f"plugin {name!r} from {dist}: {what}; fix it (docs/hooks.md), uninstall it, or leave "
+        "it out of EXECREPORT_LOAD_PLUGINS"
+    )
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -87,7 +107,10 @@ def get_plugin_manager() -> pluggy.PluginManager:
         pm.register(module, name=name)
     load_entry_points(pm)
     # a misspelled hookimpl would otherwise be silently ignored
-    pm.check_pending()
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(_invalid(pm.get_name(exc.plugin) or repr(exc.plugin), exc)) from None
     _pm = pm
     return pm
 
