@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import ExecReportError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -58,6 +58,11 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX deliveries_status ON deliveries (status);
     """,
+    # the hash of the content without the sections that compare with the previous report
+    2: """
+    ALTER TABLE reports ADD COLUMN base_hash TEXT;
+    UPDATE reports SET base_hash = content_hash;
+    """,
 }
 
 
@@ -87,6 +92,7 @@ class Version:
     text: str
     report_json: str
     forced_reason: str | None = None
+    base_hash: str | None = None
 
     def report(self) -> Any:
         from .models import Report
@@ -170,25 +176,28 @@ class Archive:
         *,
         as_of: str,
         period: str,
+        base: str | None = None,
     ) -> tuple[Version, bool]:
         """Store a built report; a new version only when its content changed.
 
-        Returns the version and whether it is new."""
+        Sections that only compare with the previous report do not count: `base` is the
+        Markdown without them. Returns the version and whether it is new."""
         digest = content_hash(rendered.markdown)
+        base_digest = content_hash(base if base is not None else rendered.markdown)
         self.db.execute("BEGIN IMMEDIATE")
         try:
             last = self.db.execute(
                 "SELECT * FROM reports WHERE role = ? ORDER BY version DESC LIMIT 1",
                 (report.role,),
             ).fetchone()
-            if last is not None and last["content_hash"] == digest:
+            if last is not None and base_digest in (last["base_hash"], last["content_hash"]):
                 self.db.execute("COMMIT")
                 return _version(last), False
             number = (last["version"] if last else 0) + 1
             cur = self.db.execute(
                 "INSERT INTO reports (role, version, content_hash, as_of, period, built_at, "
-                "title, subject, critical, priority, markdown, html, text, report_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "title, subject, critical, priority, markdown, html, text, report_json, "
+                "base_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     report.role,
                     number,
@@ -204,6 +213,7 @@ class Archive:
                     rendered.html,
                     rendered.text,
                     report.model_dump_json(),
+                    base_digest,
                 ),
             )
             row = self.db.execute("SELECT * FROM reports WHERE id = ?", (cur.lastrowid,))

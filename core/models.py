@@ -28,8 +28,12 @@ class Severity(StrEnum):
 
 
 class Section(BaseModel):
+    """A part of a report. `since_previous=True` marks a section that compares with the
+    previous report (changes, progress): it is shown, but it alone never makes a new version."""
+
     heading: str
     body: str = ""
+    since_previous: bool = False
 
 
 class Finding(BaseModel):

@@ -420,7 +420,11 @@ def run(
                 versions.append(_unsaved(item, result, Version, content_hash))
                 continue
             item.version, item.new = archive.store(
-                item.report, item.rendered, as_of=result.as_of.isoformat(), period=result.period
+                item.report,
+                item.rendered,
+                as_of=result.as_of.isoformat(),
+                period=result.period,
+                base=item.rendered.base,
             )
             if problems and force:
                 archive.set_forced(item.version.id, f"{force} (guards: {'; '.join(problems)})")

@@ -55,6 +55,8 @@ class Rendered:
     markdown: str
     html: str
     text: str
+    # the Markdown without the sections that compare with the previous report
+    base: str = ""
 
 
 def to_markdown(report: Any, *, as_of: date, period: str, entities: list[Any]) -> str:
@@ -144,4 +146,8 @@ def to_text(markdown_text: str) -> str:
 
 def render(report: Any, *, as_of: date, period: str, entities: list[Any]) -> Rendered:
     md = to_markdown(report, as_of=as_of, period=period, entities=entities)
-    return Rendered(markdown=md, html=to_html(md, report.title), text=to_text(md))
+    stable = report.model_copy(
+        update={"sections": [s for s in report.sections if not s.since_previous]}
+    )
+    base = to_markdown(stable, as_of=as_of, period=period, entities=entities)
+    return Rendered(markdown=md, html=to_html(md, report.title), text=to_text(md), base=base)
