@@ -31,13 +31,16 @@ class DeliveryError(ExecReportError):
     """A sender cannot deliver, or its preflight failed.
 
     `stop=True` ends the run cleanly (a daily quota reached): what is left stays pending.
+    `uncertain=True`: the message may have gone out (a timeout after the request, a partial
+    send); the delivery is recorded as uncertain and not resent without `--resend`.
     """
 
     exit_code = 1
 
-    def __init__(self, message: str, *, stop: bool = False) -> None:
+    def __init__(self, message: str, *, stop: bool = False, uncertain: bool = False) -> None:
         super().__init__(message)
         self.stop = stop
+        self.uncertain = uncertain
 
 
 class GuardError(ExecReportError):

@@ -249,6 +249,27 @@ def deliver(
             to = config.recipients(v.role)
             d = archive.plan_delivery(v.id, name, to, bcc)
             planned.append((v, name, sender, d))
+    try:
+        return _deliver_planned(config, archive, planned, bcc, resend, progress, pm)
+    finally:
+        for _, sender in senders:  # a sender holding a connection (SMTP) lets it go
+            close = getattr(sender, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:
+                    pass
+
+
+def _deliver_planned(
+    config: Config,
+    archive: Any,
+    planned: list[Any],
+    bcc: list[str],
+    resend: bool,
+    progress: Progress,
+    pm: Any,
+) -> list[Outcome]:
     checked: set[str] = set()
     outcomes: list[Outcome] = []
     stopped = ""
@@ -287,6 +308,14 @@ def deliver(
         try:
             receipt = sender.send(message)
         except DeliveryError as exc:
+            if exc.uncertain:
+                # the sender cannot tell whether it went out: never resent without --resend
+                archive.mark_failed(d.id, str(exc), status="uncertain")
+                outcomes.append(Outcome(**base, status="uncertain", detail=str(exc)))
+                progress(f"uncertain {v.role} v{v.version} via {name}: {exc}")
+                if exc.stop:
+                    stopped = str(exc)
+                continue
             if exc.stop:
                 archive.release(d.id, str(exc))
                 stopped = str(exc)
