@@ -330,6 +330,15 @@ class Archive:
             params.append(status)
         return [_delivery(r) for r in self.db.execute(query + " ORDER BY id", params)]
 
+    def last_sent(self, role: str) -> Version | None:
+        """The newest version of `role` that went out through at least one sender."""
+        row = self.db.execute(
+            "SELECT * FROM reports r WHERE r.role = ? AND EXISTS (SELECT 1 FROM deliveries d "
+            "WHERE d.report_id = r.id AND d.status = 'sent') ORDER BY r.version DESC LIMIT 1",
+            (role,),
+        ).fetchone()
+        return _version(row) if row else None
+
     def last_delivered(self, role: str, sender: str, recipients: list[str]) -> Version | None:
         """The last version of `role` sent to exactly these recipients through `sender`."""
         row = self.db.execute(

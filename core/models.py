@@ -50,12 +50,19 @@ class Action(BaseModel):
     entity: str | None = None
     severity: Severity = Severity.info
 
+    # a stable name for what the action is about ("renew:insurance:Hull policy"); without
+    # it the key comes from the title with its figures left out
+    topic: str | None = None
+
     @property
     def key(self) -> str:
-        """A stable identity: the same action in a later report has the same key."""
+        """A stable identity: the same action in a later report has the same key, even when
+        the figures in its title changed (an amount, a count, a date, a line number)."""
         import hashlib
+        import re
 
-        raw = "|".join([self.owner, self.entity or "", " ".join(self.title.lower().split())])
+        what = self.topic or re.sub(r"[$€£]?[-+]?\d[\d,.:/-]*%?", "#", self.title)
+        raw = "|".join([self.owner, self.entity or "", " ".join(what.lower().split())])
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
@@ -131,7 +138,8 @@ class KPIValue(BaseModel):
 
 
 class Task(BaseModel):
-    """A kanban card."""
+    """A kanban card. `column` is its state (`todo`, `doing`, `done`), `column_name` the
+    column as its board names it, `action_key` the key of the report action it tracks."""
 
     model_config = ConfigDict(extra="allow")
     id: str
@@ -141,6 +149,8 @@ class Task(BaseModel):
     owner: str = ""
     due: date | None = None
     labels: list[str] = Field(default_factory=list)
+    column_name: str = ""
+    action_key: str | None = None
 
 
 class Finance(BaseModel):

@@ -76,6 +76,9 @@ def load_entities(config: Config, as_of: date, progress: Progress = quiet) -> li
     for key, settings in config.entities.items():
         source = registered.get(key) or FolderSource(key=key)
         data = {**(settings.model_extra or {}), "path": config.resolve(settings.path)}
+        if data.get("board"):  # board files, like every path in the config, are relative to it
+            boards = data["board"] if isinstance(data["board"], list) else [data["board"]]
+            data["board"] = [config.resolve(b) for b in boards]
         data["_config_key"] = f"{config.path}: entities.{key}.path"
         progress(f"loading {key} ({type(source).__name__})")
         entities.append(source.load(data, as_of))
@@ -112,6 +115,7 @@ def build(
     """Load the entities and build every selected role's report (nothing is stored)."""
     from .ledger import Ledger, use_database
     from .models import Report, RoleContext, Task
+    from .progress import progress_section
     from .render import render
 
     day = config.as_of(as_of)
@@ -126,6 +130,8 @@ def build(
             for e in entities
             for t in e.tasks
         ]
+        # progress also reads the board the kanban sender writes, when no entity reads it
+        tracked = board + kanban_board_tasks(config, entities)
         items: list[Built] = []
         for role in roles:
             progress(f"building {role.name}")
@@ -159,11 +165,44 @@ def build(
                 report.priority = role.priority
             if not report.subject:
                 report.subject = f"{report.title}: {period}"
+            if hasattr(archive, "last_sent"):
+                # what became of the actions of the last version that went out
+                sent = archive.last_sent(role.name)
+                section = progress_section(
+                    sent.report() if sent else None,
+                    tracked,
+                    day,
+                    since=f"v{sent.version} of {sent.as_of}" if sent else "",
+                )
+                if section is not None:
+                    report.sections.insert(0, section)
             pm.hook.report_built(report=report, ctx=ctx)
             rendered = render(report, as_of=day, period=period, entities=entities)
             items.append(Built(role=role, report=report, rendered=rendered))
     items.sort(key=lambda b: (not b.critical, b.role.priority, b.role.name))
     return Build(as_of=day, period=period, entities=entities, items=items)
+
+
+def kanban_board_tasks(config: Config, entities: list[Any]) -> list[Any]:
+    """The cards of the `[delivery.kanban] board`, unless an entity reads that file already."""
+    from pathlib import Path
+
+    from .boards import read_board
+
+    raw = config.delivery.sender_settings("kanban").get("board")
+    if "kanban" not in config.delivery.sender or not raw:
+        return []
+    path = config.resolve(raw).resolve()
+    read = {(Path(e.path) / n).resolve() for e in entities if e.path for n in _FOLDER_BOARDS}
+    for settings in config.entities.values():
+        boards = (settings.model_extra or {}).get("board") or []
+        read |= {
+            config.resolve(b).resolve() for b in (boards if isinstance(boards, list) else [boards])
+        }
+    return [] if path in read else read_board(path)
+
+
+_FOLDER_BOARDS = ("board.json", "board.md")
 
 
 # -- delivery ---------------------------------------------------------------------------
@@ -270,35 +309,41 @@ def _deliver_planned(
     progress: Progress,
     pm: Any,
 ) -> list[Outcome]:
-    checked: set[str] = set()
     outcomes: list[Outcome] = []
+    # decide first what needs sending, so that every sender it goes through is checked
+    # before the first message leaves: a bad board or an unverified identity sends nothing
+    skip: dict[int, tuple[str, str]] = {}
+    for v, name, _, d in planned:
+        if d.status == "sent" and not resend:
+            skip[d.id] = ("skipped", "already sent")
+        elif d.status in ("uncertain", "sending") and not resend:
+            skip[d.id] = ("uncertain", "outcome unknown; not resent without --resend")
+        elif config.delivery.only_when_changed and not resend:
+            last = archive.last_delivered(v.role, name, d.recipients)
+            # "same content": the same report apart from its comparisons with the previous one
+            same = (
+                (last.base_hash or last.content_hash) == (v.base_hash or v.content_hash)
+                if (last is not None)
+                else False
+            )
+            if last is not None and last.id != v.id and same:
+                skip[d.id] = ("skipped", "content unchanged")
+    checked: set[str] = set()
+    for _, name, sender, d in planned:
+        if d.id not in skip and name not in checked:
+            progress(f"preflight {name}")
+            sender.check()  # raises DeliveryError before anything went out
+            checked.add(name)
     stopped = ""
     for v, name, sender, d in planned:
         base = dict(role=v.role, version=v.version, sender=name, recipients=d.recipients)
         if stopped:
             outcomes.append(Outcome(**base, status="pending", detail=stopped))
             continue
-        if d.status == "sent" and not resend:
-            outcomes.append(Outcome(**base, status="skipped", detail="already sent"))
+        if d.id in skip:
+            status, detail = skip[d.id]
+            outcomes.append(Outcome(**base, status=status, detail=detail))
             continue
-        if d.status in ("uncertain", "sending") and not resend:
-            outcomes.append(
-                Outcome(
-                    **base,
-                    status="uncertain",
-                    detail="outcome unknown; not resent without --resend",
-                )
-            )
-            continue
-        if config.delivery.only_when_changed and not resend:
-            last = archive.last_delivered(v.role, name, d.recipients)
-            if last is not None and last.id != v.id and last.content_hash == v.content_hash:
-                outcomes.append(Outcome(**base, status="skipped", detail="content unchanged"))
-                continue
-        if name not in checked:
-            progress(f"preflight {name}")
-            sender.check()  # raises DeliveryError before anything went out through it
-            checked.add(name)
         message = message_for(config, v, name, d.recipients, bcc)
         if hasattr(sender, "wait"):
             sender.wait()  # pacing happens before the row is taken: a kill here loses nothing

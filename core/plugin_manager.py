@@ -26,6 +26,7 @@ DEFAULT_PLUGINS = (
     "execreport.senders.outbox",
     "execreport.senders.ses",
     "execreport.senders.smtp",
+    "execreport.senders.kanban",
 )
 
 ENTRY_POINT_GROUP = "execreport"

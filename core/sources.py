@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,8 +10,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .boards import read_board
 from .errors import DataError
 from .plugin_manager import warn
+
+__all__ = ["FolderSource", "read_board"]
 
 PROFILE_KEYS = {
     "name",
@@ -69,7 +71,7 @@ class FolderSource:
             "channels": profile.get("channels", []),
             "kpis": profile.get("kpis", []),
             "kpi_values": _read_kpis(folder / "kpis.csv"),
-            "tasks": read_board(folder / "board.json", entity=self.key),
+            "tasks": _read_boards(folder, settings.get("board"), self.key),
             "audience": profile.get("audience", {}),
             "finance": {k: profile[k] for k in ("opening_cash", "opening_date") if k in profile},
             "expected_kpis": list(self.expected_kpis),
@@ -120,22 +122,12 @@ def _read_kpis(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def read_board(path: Path, entity: str | None = None) -> list[dict[str, Any]]:
-    """Cards of the project's own board.json: `{"cards": [{id, title, column, ...}]}`."""
-    if not path.exists():
-        return []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    cards = data.get("cards") if isinstance(data, dict) else data
-    if not isinstance(cards, list):
-        raise DataError(f'{path}: expected {{"cards": [...]}}')
-    out = []
-    for i, card in enumerate(cards):
-        if not isinstance(card, dict) or not card.get("id"):
-            raise DataError(f"{path}: cards[{i}]: a card needs an id")
-        if not card.get("title"):
-            raise DataError(f"{path}: cards[{i}] ({card['id']}): a card needs a title")
-        out.append({"entity": entity, **card, "id": str(card["id"])})
-    return out
+def _read_boards(folder: Path, board: Any, entity: str) -> list[Any]:
+    """The entity's cards: `[entities.<key>] board` (a file or a list of files, in any board
+    format), else the folder's `board.json`, else its `board.md`."""
+    if board:
+        paths = [Path(p) for p in (board if isinstance(board, list) else [board])]
+    else:
+        found = [p for p in (folder / "board.json", folder / "board.md") if p.exists()]
+        paths = found[:1]
+    return [t for p in paths for t in read_board(p, entity=entity)]
