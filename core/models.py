@@ -40,6 +40,7 @@ class Finding(BaseModel):
     severity: Severity = Severity.info
     message: str
     entity: str | None = None
+    amount: Decimal | None = None  # the money at stake, when there is a figure for it
 
 
 class Action(BaseModel):
@@ -176,6 +177,8 @@ class Entity(BaseModel):
     audience: dict[str, Any] = Field(default_factory=dict)
     finance: Finance = Field(default_factory=Finance)
     expected_kpis: list[str] = Field(default_factory=list)
+    # the channels its business must be visible on (the entity plugin's key_channels)
+    key_channels: list[str] = Field(default_factory=list)
     path: str | None = None
 
 

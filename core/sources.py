@@ -75,6 +75,7 @@ class FolderSource:
             "audience": profile.get("audience", {}),
             "finance": {k: profile[k] for k in ("opening_cash", "opening_date") if k in profile},
             "expected_kpis": list(self.expected_kpis),
+            "key_channels": list(self.key_channels),
             "path": str(folder),
         }
         from pydantic import ValidationError

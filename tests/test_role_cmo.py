@@ -1,0 +1,501 @@
+"""The CMO report on a hand-computed holding: the channel matrix, channel economics with
+configured (dated) commissions, the marketplace sequence, and the email plan."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from minidata import ROOT, cli, write_config, write_entity
+
+AS_OF = date(2025, 3, 31)
+HEADER = "date,amount,account,category,counterparty,memo,service_date,receipt\n"
+
+# Trailing 3 months Jan-Mar 2025: bookings 1000 + 1200 + 1400, a refund of 600 (revenue,
+# not a booking): revenue 3000 over 3 bookings = 1000.00 per booking. Not counted: a
+# booking in December, an owner's equity injection, an expense.
+ACME_LEDGER = HEADER + (
+    "2024-12-20,5000.00,4000,charter,Old,,,\n"
+    "2025-01-12,1000.00,4000,charter,A,,,\n"
+    "2025-02-12,1200.00,4000,charter,B,,,\n"
+    "2025-02-20,-600.00,4900,refund,B,,,\n"
+    "2025-03-12,1400.00,4000,charter,C,,,\n"
+    "2025-03-13,3000.00,3000,equity,Owner,,,\n"
+    "2025-03-14,-200.00,5000,fuel,Fuel Co,,,\n"
+)
+ACME_PROFILE = """name = "Acme_Charters"
+kind = "charter"
+
+[[channels]]
+name = "Sailo"
+status = "claimed"
+commission = "0.15"
+reviews = 14
+rating = 4.9
+
+[[channels]]
+name = "GetMyBoat"
+status = "absent"
+commission = "0.085"
+
+[[channels]]
+name = "Viator"
+status = "absent"
+commission = "0.20"
+
+[[channels]]
+name = "Google Business Profile"
+status = "optimised"
+reviews = 41
+rating = 4.2
+
+[[stack]]
+name = "newsletter"
+sends_mail = true
+spf = true
+dkim = false
+dmarc = "none"
+
+[audience]
+email_list = 1000
+segments = { past_guests = 400, newsletter = 600 }
+physical_address = "1 Harbor Dr, San Diego, CA"
+one_click_unsubscribe = false
+unsubscribe_days = 12
+"""
+# beta: no revenue in the window; its average booking comes from the config
+BETA_LEDGER = HEADER + "2025-03-01,-50.00,6300,marketing,Ads,,,\n"
+BETA_PROFILE = """name = "Beta"
+kind = "junk_removal"
+
+[[channels]]
+name = "Yelp"
+status = "claimed"
+
+[[channels]]
+name = "Angi"
+status = "absent"
+commission = "0.10"
+"""
+
+# Viator's 10% from 2025-01-01 replaces the data's 20%; GetMyBoat's 5% starts after A, so
+# the data's 8.5% stands; Sailo's latest rate in force is 14%.
+CONFIG = """
+[roles.cmo]
+average_booking = { beta = "350.00" }
+
+[roles.cmo.commissions]
+Viator = { rate = "0.10", as_of = "2025-01-01" }
+GetMyBoat = { rate = "0.05", as_of = "2025-06-01" }
+Sailo = [{ rate = "0.12", as_of = "2024-01-01" }, { rate = "0.14", as_of = 2025-03-01 }]
+"""
+
+
+@pytest.fixture
+def holding(tmp_path: Path) -> Path:
+    write_entity(tmp_path / "data" / "acme", ACME_LEDGER, ACME_PROFILE)
+    write_entity(tmp_path / "data" / "beta", BETA_LEDGER, BETA_PROFILE)
+    return write_config(tmp_path, CONFIG, entities=("acme", "beta"))
+
+
+class OneReportArchive:
+    def __init__(self, report):
+        self.previous = report
+
+    def latest(self, role):
+        return SimpleNamespace(report=lambda: self.previous) if role == "cmo" else None
+
+
+def build(config: Path, previous=None):
+    from execreport.config import load_config
+    from execreport.pipeline import build as build_reports
+
+    archive = OneReportArchive(previous) if previous is not None else None
+    result = build_reports(load_config(config), only=["cmo"], archive=archive)
+    (item,) = result.items
+    return item.report, item.rendered.markdown
+
+
+def section(report, heading: str) -> str:
+    (body,) = [s.body for s in report.sections if s.heading == heading]
+    return body
+
+
+def table_rows(body: str, first_cell: str = "") -> list[list[str]]:
+    rows = []
+    for line in body.splitlines():
+        if line.startswith("| ") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            if cells[0].startswith(first_cell):
+                rows.append(cells)
+    return rows
+
+
+# ------------------------------------------------------------------------------- figures
+
+
+def test_cmo_figures_per_entity_and_consolidated(holding):
+    done = cli("build", "--json", "-q", "--config", str(holding), "-r", "cmo")
+    assert done.returncode == 0, done.stderr
+    (report,) = json.loads(done.stdout)
+    m = report["metrics"]
+    assert m["acme"] == {
+        "channels_absent": 2,
+        "channels_live": 2,
+        "email_list": 1000,
+        "bookings_3m": 3,
+        "average_booking": "1000.00",
+        "rollout_steps": 3,
+        "warmup_days": 6,
+        "can_spam_gaps": 2,
+    }
+    assert m["beta"] == {
+        "channels_absent": 1,
+        "channels_live": 1,
+        "email_list": None,
+        "bookings_3m": 0,
+        "average_booking": "350.00",
+        "rollout_steps": 1,
+        "warmup_days": None,
+        "can_spam_gaps": None,
+    }
+    assert m["consolidated"] == {
+        "channels_absent": 3,
+        "channels_live": 3,
+        "email_list": 1000,
+        "bookings_3m": 3,
+        "average_booking": "1000.00",
+        "rollout_steps": 4,
+        "warmup_days": 6,
+        "can_spam_gaps": 2,
+    }
+
+
+# ----------------------------------------------------------------------------- economics
+
+
+def test_commission_from_the_config_overrides_the_data_by_date(holding):
+    report, _ = build(holding)
+    rows = table_rows(section(report, "Channel economics"), "Acme")
+    # entity | channel | status | commission | source | avg | commission/booking | net
+    assert rows[1:] == [
+        [
+            "Acme\\_Charters",
+            "Sailo",
+            "claimed",
+            "14.0%",
+            "config, from 2025-03-01",
+            "$1,000.00",
+            "$140.00",
+            "$860.00",
+        ],
+        [
+            "Acme\\_Charters",
+            "GetMyBoat",
+            "absent",
+            "8.5%",
+            "entity.toml",
+            "$1,000.00",
+            "$85.00",
+            "$915.00",
+        ],
+        [
+            "Acme\\_Charters",
+            "Viator",
+            "absent",
+            "10.0%",
+            "config, from 2025-01-01",
+            "$1,000.00",
+            "$100.00",
+            "$900.00",
+        ],
+    ]
+    assert rows[0] == ["Acme\\_Charters", "$3,000.00", "3", "$1,000.00", "ledger"]
+    assert ["Beta", "$0.00", "0", "$350.00", "config"] in table_rows(
+        section(report, "Channel economics"), "Beta"
+    )
+    assert "No commission in the data or the config for: Google Business Profile" in section(
+        report, "Channel economics"
+    )
+
+
+def test_a_plain_config_commission_and_average_booking(tmp_path):
+    from execreport.plugins.roles.cmo import commission
+
+    write_entity(tmp_path / "data" / "acme", ACME_LEDGER, ACME_PROFILE)
+    cfg = write_config(
+        tmp_path,
+        '[roles.cmo]\naverage_booking = "2000"\n[roles.cmo.commissions]\nsailo = 0.1\n'
+        '[roles.cmo.commissions.acme]\nSailo = "0.11"\n',
+        entities=("acme",),
+    )
+    report, _ = build(cfg)
+    row = table_rows(section(report, "Channel economics"), "Acme")[1]
+    assert row[3:] == ["11.0%", "config", "$2,000.00", "$220.00", "$1,780.00"]
+    assert report.metrics["acme"]["average_booking"] == Decimal("2000.00")
+    entity = SimpleNamespace(key="other")
+    channel = SimpleNamespace(name="Sailo", commission=None)
+    assert commission(entity, channel, {"commissions": {"sailo": 0.1}}, AS_OF) == (
+        Decimal("0.1"),
+        "config",
+    )
+
+
+def test_a_bad_configured_commission_is_an_error_naming_the_key(tmp_path):
+    write_entity(tmp_path / "data" / "acme", ACME_LEDGER, ACME_PROFILE)
+    cfg = write_config(tmp_path, "[roles.cmo.commissions]\nViator = 15\n", entities=("acme",))
+    done = cli("build", "-q", "--config", str(cfg), "-r", "cmo")
+    assert done.returncode != 0
+    assert "commissions.Viator: commission 15 is not a fraction between 0 and 1" in done.stderr
+
+
+# ------------------------------------------------------------------ matrix and findings
+
+
+def test_channel_visibility_matrix(holding):
+    report, _ = build(holding)
+    body = section(report, "Channel visibility matrix")
+    assert table_rows(body)[0] == ["Channel", "Acme\\_Charters", "Beta"]
+    assert ["Sailo", "claimed (14 reviews, rating 4.9)", "-"] in table_rows(body)
+    assert ["Google Business Profile", "optimised (41 reviews, rating 4.2)", "-"] in (
+        table_rows(body)
+    )
+    assert ["Angi", "-", "absent"] in table_rows(body)
+
+
+def test_findings_name_the_entity_and_the_data(holding):
+    report, _ = build(holding)
+    found = {(str(f.severity), f.entity, f.message) for f in report.findings}
+    assert found == {
+        ("info", "acme", "Acme_Charters is absent from GetMyBoat (entity.toml [[channels]])"),
+        ("info", "acme", "Acme_Charters is absent from Viator (entity.toml [[channels]])"),
+        ("info", "beta", "Beta is absent from Angi (entity.toml [[channels]])"),
+        (
+            "warning",
+            "acme",
+            "Acme_Charters is rated 4.2 on Google Business Profile from 41 reviews, under "
+            "4.5 (entity.toml [[channels]])",
+        ),
+        (
+            "warning",
+            "acme",
+            "Acme_Charters email list of 1,000: no one-click unsubscribe "
+            "(one_click_unsubscribe = false) (entity.toml [audience] one_click_unsubscribe)",
+        ),
+        (
+            "warning",
+            "acme",
+            "Acme_Charters email list of 1,000: unsubscribes are honoured in 12 business days, "
+            "over the 10 CAN-SPAM allows (entity.toml [audience] unsubscribe_days)",
+        ),
+    }
+
+
+# ------------------------------------------------------------------------------ rollout
+
+
+def test_marketplace_sequence_by_net_contribution(holding):
+    report, _ = build(holding)
+    rows = table_rows(section(report, "Marketplace rollout sequence"), "Acme")
+    assert [(r[1], r[2], r[5], r[7]) for r in rows] == [
+        ("1", "list on GetMyBoat", "$915.00", "2025-04-30"),
+        ("2", "list on Viator", "$900.00", "2025-05-30"),
+        ("3", "optimise the listing on Sailo", "$860.00", "2025-06-29"),
+    ]
+    firsts = [a for a in report.actions if a.title.startswith(("List", "Optimise"))]
+    assert [(a.title, a.entity, a.due) for a in firsts] == [
+        ("List Acme_Charters on GetMyBoat", "acme", date(2025, 4, 30)),
+        ("List Beta on Angi", "beta", date(2025, 4, 30)),
+    ]
+
+
+def test_rollout_order_from_the_config_comes_first(tmp_path):
+    write_entity(tmp_path / "data" / "acme", ACME_LEDGER, ACME_PROFILE)
+    cfg = write_config(
+        tmp_path, '[roles.cmo]\nrollout_order = ["Sailo"]\nrollout_step_days = 14\n', ("acme",)
+    )
+    report, _ = build(cfg)
+    rows = table_rows(section(report, "Marketplace rollout sequence"), "Acme")
+    assert [(r[2], r[7]) for r in rows] == [
+        ("optimise the listing on Sailo", "2025-04-14"),
+        ("list on GetMyBoat", "2025-04-28"),
+        ("list on Viator", "2025-05-12"),
+    ]
+
+
+def test_key_channels_of_the_business_come_first_and_missing_ones_are_listed(tmp_path):
+    """Entities whose plugin names key channels (FolderSource.key_channels) put those first
+    and list a key channel the data does not mention."""
+    from execreport import Entity, RoleContext
+    from execreport.config import load_config
+    from execreport.ledger import Ledger
+    from execreport.pipeline import load_entities
+    from execreport.plugins.roles.cmo import CMO
+
+    class WithKeyChannels(Entity):
+        key_channels: list[str] = []
+
+    write_entity(tmp_path / "data" / "acme", ACME_LEDGER, ACME_PROFILE)
+    config = load_config(write_config(tmp_path, entities=("acme",)))
+    (plain,) = load_entities(config, AS_OF)
+    entity = WithKeyChannels.model_validate(
+        {**dict(plain), "key_channels": ["Viator", "Google Business Profile", "Boatsetter"]}
+    )
+    ctx = RoleContext(
+        entities=[entity],
+        ledger=Ledger.consolidate([entity.ledger]),
+        as_of=AS_OF,
+        period="Q1 2025",
+    )
+    report = CMO().build(ctx)
+    rows = table_rows(section(report, "Marketplace rollout sequence"), "Acme")
+    assert [(r[2], r[3], r[6]) for r in rows] == [
+        ("list on Viator", "absent", "key channel"),  # 20% from the data: $800.00
+        ("list on Boatsetter", "not listed", "key channel"),
+        ("list on GetMyBoat", "absent", "marketplace"),
+        ("optimise the listing on Sailo", "claimed", "marketplace"),
+    ]
+    matrix = table_rows(section(report, "Channel visibility matrix"), "Boatsetter")
+    assert matrix == [["Boatsetter", "not listed (key channel)"]]
+    assert any("does not list Boatsetter, a key channel" in f.message for f in report.findings)
+
+
+# --------------------------------------------------------------------------- email plan
+
+
+def test_email_plan_warm_up_segments_and_can_spam(holding):
+    report, _ = build(holding)
+    body = section(report, "Email plan")
+    assert "### Acme\\_Charters: 1,000 contacts" in body
+    assert table_rows(body, "past") == [["past\\_guests", "400", "40.0%"]]
+    assert table_rows(body, "newsletter") == [["newsletter", "600", "60.0%"]]
+    days = [r for r in table_rows(body) if r[0].isdigit()]
+    assert days == [
+        ["1", "2025-04-01", "50"],
+        ["2", "2025-04-02", "100"],
+        ["3", "2025-04-03", "200"],
+        ["4", "2025-04-04", "400"],
+        ["5", "2025-04-05", "800"],
+        ["6", "2025-04-06", "1,000"],
+    ]
+    assert "Before day 1: fix the sending authentication of newsletter (DKIM, DMARC none)" in body
+    checklist = {r[0]: r[1] for r in table_rows(body) if len(r) == 3 and not r[0].isdigit()}
+    assert checklist["Physical postal address in every email"] == (
+        "present: 1 Harbor Dr, San Diego, CA"
+    )
+    assert checklist["A working one-click unsubscribe"] == "**missing**"
+    assert checklist["Opt-outs honoured within 10 business days"] == (
+        "**12 business days, too slow**"
+    )
+    assert "Honest subject lines and sender" in checklist
+    warm_up = [(a.title, a.due) for a in report.actions if a.title.startswith("Warm up")]
+    assert warm_up == [
+        (
+            "Warm up Acme_Charters's email list: 50 emails on day 1, x2 a day until a day "
+            "reaches the whole list",
+            date(2025, 4, 6),
+        )
+    ]
+    # the fixes are due before the first send
+    fixes = [a for a in report.actions if a.severity == "warning"]
+    assert [(a.title, a.due) for a in fixes] == [
+        (
+            "Add a one-click unsubscribe (List-Unsubscribe and List-Unsubscribe-Post headers) "
+            "to Acme_Charters's emails",
+            date(2025, 4, 1),
+        ),
+        ("Honour Acme_Charters's unsubscribes within 10 business days (now 12)", date(2025, 4, 1)),
+    ]
+
+
+def test_a_missing_physical_address_is_a_warning(tmp_path):
+    profile = 'name = "Gamma"\n[audience]\nemail_list = 60\n'
+    write_entity(tmp_path / "data" / "gamma", HEADER, profile)
+    report, _ = build(write_config(tmp_path, entities=("gamma",)))
+    assert [f.message for f in report.findings if f.severity == "warning"] == [
+        "Gamma email list of 60: no physical postal address on record, which CAN-SPAM "
+        "requires in every commercial email (entity.toml [audience] physical_address)"
+    ]
+    assert report.metrics["gamma"]["can_spam_gaps"] == 3  # address, one-click, days unknown
+    assert report.metrics["gamma"]["warmup_days"] == 2  # 50, then all 60
+
+
+def test_every_section_ends_with_how_it_was_computed(holding):
+    report, _ = build(holding)
+    assert [s.heading for s in report.sections] == [
+        "Channel visibility matrix",
+        "Channel economics",
+        "Marketplace rollout sequence",
+        "Email plan",
+    ]
+    for s in report.sections:
+        assert s.body.strip().splitlines()[-1].startswith("_How this was computed: "), s.heading
+
+
+def test_changes_since_the_last_report(holding):
+    from execreport import Report
+
+    first, _ = build(holding)
+    previous = Report(
+        role="cmo",
+        title="CMO Marketing Review",
+        metrics={"acme": {"channels_live": 1, "average_booking": "900.00", "email_list": 1000}},
+        actions=first.actions[:1],
+    )
+    report, markdown = build(holding, previous)
+    body = section(report, "Changes since the last report")
+    assert report.sections[-1].since_previous
+    assert body.splitlines()[0] == (
+        "1 of the last report's 1 actions are still open, 0 no longer raised, 4 new."
+    )
+    assert table_rows(body)[1:] == [
+        ["Acme\\_Charters", "live channel listings", "1", "2", "+1"],
+        ["Acme\\_Charters", "average booking", "$900.00", "$1,000.00", "+$100.00"],
+    ]
+    assert build(holding, previous)[1] == markdown
+
+
+def test_a_rerun_on_unchanged_data_makes_no_new_version(holding):
+    """The second run compares with the first (its changes section is shown), but a section
+    that only compares with the previous report never makes a new version."""
+    first = cli("run", "--config", str(holding), "-r", "cmo")
+    assert first.returncode == 0, first.stderr
+    again = cli("run", "--config", str(holding), "-r", "cmo")
+    assert again.returncode == 0, again.stderr
+    assert "archived cmo v1 (unchanged)" in again.stderr
+    assert "already sent" in again.stdout
+
+
+def test_examples_sequence_the_charters_marketplaces():
+    report, _ = build(ROOT / "examples" / "execreport.toml")
+    rows = table_rows(section(report, "Marketplace rollout sequence"), "JADA")
+    assert {r[2].split(" on ")[-1] for r in rows} >= {"Sailo", "GetMyBoat", "Viator"}
+
+
+# ------------------------------------------------------------------------------ property
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 2_000_000),
+    st.integers(1, 500),
+    st.integers(2, 4),
+    st.dates(date(2024, 1, 1), date(2026, 12, 31)),
+)
+def test_warm_up_multiplies_daily_until_one_day_sends_the_whole_list(size, first, factor, day):
+    from execreport.plugins.roles.cmo import warmup_schedule
+
+    plan = warmup_schedule(size, day, first, factor)
+    assert plan[0][:2] == (1, day)
+    assert plan[-1][2] == size
+    assert [p[1] for p in plan] == [day + timedelta(days=i) for i in range(len(plan))]
+    for (_, _, before), (_, _, after) in zip(plan, plan[1:], strict=False):
+        assert after == min(before * factor, size)
+    assert all(p[2] < size for p in plan[:-1])
+    assert plan[0][2] == min(first, size)
