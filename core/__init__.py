@@ -34,6 +34,7 @@ _LAZY = {
     "FolderSource": "sources",
     "md_escape": "render",
     "money": "render",
+    "changes_section": "changes",
     "add_months": "figures",
     "month_end": "figures",
     "trailing_months": "figures",
@@ -45,6 +46,7 @@ _LAZY = {
 __all__ = ["hookimpl", "ExecReportError", "DeliveryError", *_LAZY]
 
 if TYPE_CHECKING:
+    from .changes import changes_section
     from .figures import add_months, audit_window, month_end, to_money, to_ratio, trailing_months
     from .ledger import Ledger
     from .models import (
