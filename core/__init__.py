@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import DeliveryError, ExecReportError
+from .errors import ConfigError, DataError, DeliveryError, ExecReportError
 from .hookspecs import hookimpl
 
 __version__ = "0.1.0"
@@ -43,7 +43,7 @@ _LAZY = {
     "to_ratio": "figures",
 }
 
-__all__ = ["hookimpl", "ExecReportError", "DeliveryError", *_LAZY]
+__all__ = ["hookimpl", "ExecReportError", "ConfigError", "DataError", "DeliveryError", *_LAZY]
 
 if TYPE_CHECKING:
     from .changes import changes_section

@@ -137,7 +137,9 @@ def build(
             progress(f"building {role.name}")
             previous = None
             if archive is not None:
-                last = archive.latest(role.name)
+                # the baseline is what readers last received, not a version never delivered
+                sent = getattr(archive, "last_sent", None)  # stub archives may lack it
+                last = (sent(role.name) if sent else None) or archive.latest(role.name)
                 previous = last.report() if last else None
             ctx = RoleContext(
                 entities=entities,

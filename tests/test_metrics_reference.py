@@ -1,0 +1,573 @@
+"""`execreport build --json` metrics equal an independent reference (METRICS.md).
+
+The reference (tests/reference_metrics.py) is plain Python over the csv and toml files; the
+data sets (tests/datagen.py) are random but seeded, full of the rows an audit must catch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import datagen  # noqa: E402
+import reference_metrics as ref  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+ROLES = ("cfo", "accounting", "ceo", "cto", "cmo")
+AS_OF_DATES = ("2025-03-31", "2025-02-14", "2024-12-31", "2025-06-15")
+# (seed, number of entities): four entities bring in the negative-margin profile
+DATASETS = ((1, 3), (2, 3), (3, 4), (11, 4), (42, 3))
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXECREPORT_")}
+    env["EXECREPORT_LOAD_PLUGINS"] = ""  # no third-party plugins
+    return env
+
+
+@pytest.fixture(scope="session")
+def execreport_available() -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", "import execreport.cli"],
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"execreport is not importable yet: {probe.stderr.strip()[-300:]}")
+
+
+def build_metrics(config: Path, as_of: str, cwd: Path) -> dict[str, dict]:
+    """Run `execreport build --json` and return {role: metrics}."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "execreport",
+        "build",
+        "--json",
+        "--config",
+        str(config),
+        "--as-of",
+        as_of,
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=_clean_env())
+    assert done.returncode == 0, (
+        f"{' '.join(cmd)} exited {done.returncode}\nstdout:\n{done.stdout[-2000:]}\n"
+        f"stderr:\n{done.stderr[-4000:]}"
+    )
+    try:
+        reports = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"stdout is not JSON ({exc}):\n{done.stdout[:2000]}") from exc
+    assert isinstance(reports, list), f"expected a JSON array of reports, got {type(reports)}"
+    return {report["role"]: report.get("metrics") for report in reports}
+
+
+def _same(kind: str, expected, got) -> bool:
+    if expected is None or got is None:
+        return expected is None and got is None
+    if kind == ref.MONEY:
+        return isinstance(got, str) and got == expected
+    if isinstance(got, bool):
+        return False
+    if kind == ref.COUNT:
+        return isinstance(got, int) and got == expected
+    return isinstance(got, (int, float)) and got == expected
+
+
+def metric_mismatches(expected: dict, actual: dict) -> list[str]:
+    """One line per required figure that differs: role, entity, key, expected, got."""
+    problems = []
+    for role in ROLES:
+        got_role = actual.get(role)
+        if not isinstance(got_role, dict):
+            problems.append(f"{role}: no report or no metrics (got {got_role!r})")
+            continue
+        for entity, figures in expected[role].items():
+            got_entity = got_role.get(entity)
+            if not isinstance(got_entity, dict):
+                problems.append(f"{role}/{entity}: missing (got {got_entity!r})")
+                continue
+            for key, kind in ref.KEYS[role].items():
+                if key not in got_entity:
+                    problems.append(f"{role}/{entity}/{key}: missing, expected {figures[key]!r}")
+                elif not _same(kind, figures[key], got_entity[key]):
+                    problems.append(
+                        f"{role}/{entity}/{key}: expected {figures[key]!r}, got {got_entity[key]!r}"
+                    )
+    return problems
+
+
+def assert_metrics_match(config: Path, as_of: str, cwd: Path) -> None:
+    expected = ref.compute_from_config(config, date.fromisoformat(as_of))
+    actual = build_metrics(config, as_of, cwd)
+    problems = metric_mismatches(expected, actual)
+    assert not problems, (
+        f"{len(problems)} metric(s) differ from METRICS.md for {config} as of {as_of}:\n"
+        + "\n".join(problems)
+    )
+
+
+# ---------------------------------------------------------------------------- generated data
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory) -> dict[tuple[int, int], Path]:
+    out = {}
+    for seed, n in DATASETS:
+        root = tmp_path_factory.mktemp(f"data-{seed}-{n}")
+        out[(seed, n)] = datagen.make_dataset(root, seed, n_entities=n)
+    return out
+
+
+@pytest.mark.parametrize("as_of", AS_OF_DATES)
+@pytest.mark.parametrize("dataset", DATASETS, ids=lambda d: f"seed{d[0]}-{d[1]}entities")
+def test_build_metrics_equal_the_reference(execreport_available, datasets, dataset, as_of):
+    config = datasets[dataset]
+    assert_metrics_match(config, as_of, config.parent)
+
+
+def test_generated_data_covers_the_null_cases(datasets):
+    """The data sets reach every branch: no burn, no revenue, negative margin, no stack."""
+    seen = {
+        "runway null": False,
+        "runway 0": False,
+        "runway positive": False,
+        "cm_ratio null": False,
+        "cm_ratio negative": False,
+        "break_even defined": False,
+        "security_score null": False,
+        "kpi_coverage null": False,
+        "email_list null": False,
+        "unearned revenue": False,
+        "outliers": False,
+        "duplicates": False,
+        "near duplicates": False,
+    }
+    for config in datasets.values():
+        for as_of in AS_OF_DATES:
+            metrics = ref.compute_from_config(config, date.fromisoformat(as_of))
+            for entity, cfo in metrics["cfo"].items():
+                acc = metrics["accounting"][entity]
+                seen["runway null"] |= cfo["runway_months"] is None
+                seen["runway 0"] |= cfo["runway_months"] == 0
+                seen["runway positive"] |= bool(cfo["runway_months"])
+                seen["cm_ratio null"] |= cfo["cm_ratio"] is None
+                seen["cm_ratio negative"] |= (cfo["cm_ratio"] or 0) < 0
+                seen["break_even defined"] |= cfo["break_even_revenue"] is not None
+                seen["security_score null"] |= metrics["cto"][entity]["security_score"] is None
+                seen["kpi_coverage null"] |= metrics["ceo"][entity]["kpi_coverage"] is None
+                seen["email_list null"] |= metrics["cmo"][entity]["email_list"] is None
+                seen["unearned revenue"] |= acc["unearned_revenue_rows"] > 0
+                seen["outliers"] |= acc["outlier_rows"] > 0
+                seen["duplicates"] |= acc["duplicate_rows"] > 0
+                seen["near duplicates"] |= acc["near_duplicate_pairs"] > 0
+    assert all(seen.values()), {k: v for k, v in seen.items() if not v}
+
+
+def test_datagen_is_deterministic(tmp_path):
+    first = datagen.make_dataset(tmp_path / "a", 5)
+    second = datagen.make_dataset(tmp_path / "b", 5)
+    for path in sorted(first.parent.rglob("*")):
+        if path.is_file() and path.name != "execreport.toml":
+            twin = second.parent / path.relative_to(first.parent)
+            assert path.read_bytes() == twin.read_bytes(), path
+
+
+# ---------------------------------------------------------------------------- example data
+
+
+@pytest.mark.parametrize("as_of", (None,) + AS_OF_DATES)
+def test_example_metrics_equal_the_reference(execreport_available, tmp_path, as_of):
+    source = REPO / "examples"
+    if not (source / "execreport.toml").exists():
+        pytest.skip("examples/execreport.toml does not exist yet")
+    # a copy, so that archives or outboxes the build may write stay out of the work tree
+    examples = tmp_path / "examples"
+    shutil.copytree(source, examples, ignore=shutil.ignore_patterns(".execreport", "outbox"))
+    config = examples / "execreport.toml"
+    table = tomllib.loads(config.read_text("utf-8"))
+    missing = [k for k, v in table.get("entities", {}).items() if "path" not in v]
+    if missing:
+        pytest.skip(f"entities without a path the reference can read: {missing}")
+    when = as_of or str(table.get("report", {}).get("as_of", "2025-03-31"))
+    assert_metrics_match(config, when, examples)
+
+
+# ---------------------------------------------------------------------------- edge cases
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")
+
+
+HEADER = "date,amount,account,category,counterparty,memo,service_date,receipt\n"
+
+
+def one_entity(root: Path, ledger: str, profile: str = "", kpis: str = "") -> Path:
+    """A config with one generic entity `e` whose files hold the given text."""
+    _write(root / "e" / "entity.toml", 'name = "E"\n' + profile)
+    _write(root / "e" / "ledger.csv", HEADER + ledger)
+    if kpis:
+        _write(root / "e" / "kpis.csv", "date,kpi,value\n" + kpis)
+    config = root / "execreport.toml"
+    _write(
+        config,
+        '[report]\nas_of = "2025-03-31"\n\n[archive]\npath = "archive.sqlite3"\n\n'
+        '[entities.e]\npath = "e"\n\n[delivery]\nsender = "outbox"\n'
+        'from = "reports@example.com"\nto = ["exec@example.com"]\n\n'
+        '[delivery.outbox]\npath = "outbox"\n',
+    )
+    return config
+
+
+def _rows(*lines: str) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+# (name, ledger rows, entity.toml text, as_of, {(role, key): the figure METRICS.md gives})
+EDGE_CASES = [
+    (
+        # median 100, MAD 13.49; 30 and 170 score exactly 0.6745 * 70 / 13.49 = 3.5, which
+        # does not exceed 3.5 (in DOUBLE, 113.49 - 100 and 100 - 86.51 fall short of 13.49, so
+        # the MAD does and the score ends just above 3.5)
+        "outlier_score_exactly_3_5_is_not_an_outlier",
+        _rows(
+            *(
+                f"2025-03-0{i + 1},-{v},6100,Software,V{i},,,r"
+                for i, v in enumerate(["30.00", "86.51", "100.00", "113.49", "170.00"])
+            )
+        ),
+        "",
+        "2025-03-31",
+        {("accounting", "outlier_rows"): 0},
+    ),
+    (
+        # net burn (100.00 - 100.01) / 3 = -0.0033..: rounds to zero, written without a sign
+        "money_that_rounds_to_zero_has_no_sign",
+        _rows("2025-03-01,100.01,4000,Sales,A,,,", "2025-03-02,-100.00,6100,Software,B,,,r"),
+        "",
+        "2025-03-31",
+        {("cfo", "net_burn_3m"): "0.00", ("cfo", "runway_months"): None},
+    ),
+    (
+        # -12.5 and -12.50 are the same amount; the third row is two days later
+        "amounts_compare_by_value",
+        _rows(
+            "2025-03-01,-12.5,6100,Software,Acme,,,r",
+            "2025-03-01,-12.50,6100,Software,ACME,,,r",
+            "2025-03-03,-12.5,6100,Software,acme,,,r",
+        ),
+        "",
+        "2025-03-31",
+        {("accounting", "duplicate_rows"): 1, ("accounting", "near_duplicate_pairs"): 2},
+    ),
+    (
+        "an_empty_ledger_has_zero_figures",
+        "",
+        'opening_cash = "500.00"\n',
+        "2025-03-31",
+        {("cfo", "cash"): "500.00", ("cfo", "cm_ratio"): None, ("cfo", "runway_months"): None},
+    ),
+    (
+        # A = 2024-02-29: the audit window starts after 2023-02-28 (clamped month end)
+        "audit_window_of_a_leap_day",
+        _rows(
+            "2023-02-28,-80.00,6100,Misc,A,,,",
+            "2023-03-01,-80.00,6100,Misc,A,,,",
+            "2024-02-29,100.00,4000,Sales,A,,,",
+        ),
+        "",
+        "2024-02-29",
+        {("accounting", "uncategorized_rows"): 1, ("cfo", "revenue_3m"): "100.00"},
+    ),
+    (
+        # TOML dates and numbers, not strings; rows before opening_date are not cash
+        "toml_native_dates_and_numbers",
+        _rows("2024-01-01,5.00,1000,Cash,A,,,", "2024-03-01,7.00,1000,Cash,A,,,"),
+        'opening_cash = 10.5\nopening_date = 2024-02-01\n[[assets]]\nname = "a"\n'
+        "expires = 2025-03-30\n",
+        "2025-03-31",
+        {("cfo", "cash"): "17.50", ("ceo", "assets_expired"): 1},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name,ledger,profile,as_of,figures", EDGE_CASES, ids=[case[0] for case in EDGE_CASES]
+)
+def test_edge_case_metrics(execreport_available, tmp_path, name, ledger, profile, as_of, figures):
+    config = one_entity(tmp_path, ledger, profile)
+    expected = ref.compute_from_config(config, date.fromisoformat(as_of))
+    for (role, key), value in figures.items():  # the reference agrees with the hand figure
+        assert expected[role]["e"][key] == value, (name, role, key, expected[role]["e"][key])
+    assert_metrics_match(config, as_of, tmp_path)
+
+
+# ---------------------------------------------------------------------------- the reference
+
+
+def test_reference_metrics_hand_computed(tmp_path):
+    """Figures for a ten-row ledger, computed by hand (A = 2025-03-31)."""
+    _write(
+        tmp_path / "hand" / "entity.toml",
+        """
+name = "Hand"
+opening_cash = "1000.00"
+opening_date = "2025-01-01"
+
+[[assets]]
+name = "a"
+expires = "2025-03-30"   # before A: expired
+[[assets]]
+name = "b"
+expires = "2025-03-31"   # A: expiring
+[[assets]]
+name = "c"
+expires = "2025-05-30"   # A + 60 days: expiring
+[[assets]]
+name = "d"
+expires = "2025-05-31"   # A + 61 days: neither
+[[assets]]
+name = "e"               # no expiry: neither
+
+[[stack]]                # 7 + 3 mail checks, all pass
+name = "site"
+monthly_cost = "42.10"
+mfa = true
+tls = true
+hsts = true
+backups = true
+dependency_updates = true
+logging = true
+secrets_in_repo = false
+sends_mail = true
+spf = true
+dkim = true
+dmarc = "reject"
+
+[[stack]]                # 7 checks; mfa (missing), hsts, secrets_in_repo (missing) fail
+name = "api"
+monthly_cost = "7.90"
+tls = true
+hsts = false
+backups = true
+dependency_updates = true
+logging = true
+sends_mail = false
+
+[[channels]]
+name = "x"
+status = "absent"
+[[channels]]
+name = "y"
+status = "claimed"
+[[channels]]
+name = "z"
+status = "optimised"
+[[channels]]
+name = "w"
+status = "claimed"
+
+[[kpis]]
+name = "a"
+[[kpis]]
+name = "b"
+[[kpis]]
+name = "c"
+
+[audience]
+email_list = 3676
+""",
+    )
+    _write(
+        tmp_path / "hand" / "ledger.csv",
+        HEADER
+        # 1: before opening_date and the trailing months; inside the audit window
+        + "2024-12-15,500.00,4000,Sales,Acme,,,\n"
+        # 2: revenue; unearned (service after A)
+        + "2025-01-10,3000.00,4000,Sales,Acme,,2025-04-15,\n"
+        # 3: a refund: revenue -200, not an expense row
+        + "2025-02-10,-200.00,4000,Refunds,Acme,,,\n"
+        # 4, 5: the same expense (counterparty normalized): one duplicate row; cogs 1800
+        + "2025-01-20,-900.00,5000,Supplies,Home  Depot,,,r1\n"
+        + '2025-01-20,-900.00,5000,supplies," home depot ",,,r1\n'
+        # 6: 2 days after 4 and 5: two near-duplicate pairs; cogs 900
+        + "2025-01-22,-900.00,5000,Supplies,HOME DEPOT,,,r2\n"
+        # 7: opex 1500
+        + "2025-02-01,-1500.00,7000,Rent,Landlord,,,lease\n"
+        # 8: opex 120; meals >= 75 without a receipt
+        + "2025-03-05,-120.00,6410, Meals ,Bistro,,,\n"
+        # 9: account not four digits: no class, uncategorized (counted once), in cash
+        + "2025-03-06,-50.00,61O0,Misc,Cafe,,,\n"
+        # 10: after A: nowhere
+        + "2025-04-02,-300.00,6400,Travel,Airline,,,\n",
+    )
+    _write(
+        tmp_path / "hand" / "kpis.csv",
+        "date,kpi,value\n"
+        "2025-03-02,a,1\n"  # A - 29 days: covered
+        "2025-03-01,b,1\n"  # A - 30 days: not
+        "2025-04-01,c,1\n",  # after A: not
+    )
+    # A second entity: no opening cash or date, one expense that duplicates row 4 across
+    # entities, and no assets, stack, KPIs, channels or audience.
+    _write(tmp_path / "two" / "entity.toml", 'name = "Two"\n')
+    _write(
+        tmp_path / "two" / "ledger.csv", HEADER + "2025-01-20,-900.00,5000,Supplies,HOME DEPOT,,,\n"
+    )
+
+    m = ref.compute_metrics(
+        [("hand", tmp_path / "hand"), ("two", tmp_path / "two")], date(2025, 3, 31)
+    )
+
+    # hand: cash = 1000 + (3000 - 200 - 900*3 - 1500 - 120 - 50) = 1000 - 1570 = -570
+    # trailing months Jan-Mar 2025: revenue 2800, cogs 2700, opex 1620
+    # gross burn 4320/3 = 1440; net burn 1520/3 = 506.666..; runway max(-570, 0)/.. = 0
+    # cm = 100/2800 = 0.0357..; break-even = 540 / (1/28) = 15120 (not 540/0.04 = 13500)
+    # margin of safety = (2800/3 - 15120) / (2800/3) = 1 - 16.2 = -15.2
+    assert m["cfo"]["hand"] == {
+        "cash": "-570.00",
+        "revenue_3m": "2800.00",
+        "gross_burn_3m": "1440.00",
+        "net_burn_3m": "506.67",
+        "runway_months": 0.0,
+        "cm_ratio": 0.04,
+        "break_even_revenue": "15120.00",
+        "margin_of_safety": -15.2,
+    }
+    # two: cash = 0 - 900; revenue 0 so cm, break-even and margin are null; burn 900/3
+    assert m["cfo"]["two"] == {
+        "cash": "-900.00",
+        "revenue_3m": "0.00",
+        "gross_burn_3m": "300.00",
+        "net_burn_3m": "300.00",
+        "runway_months": 0.0,
+        "cm_ratio": None,
+        "break_even_revenue": None,
+        "margin_of_safety": None,
+    }
+    # consolidated: cash -570 - 900; revenue 2800, cogs 3600, opex 1620
+    # gross 5220/3 = 1740; net 2420/3 = 806.666..; cm = -800/2800 = -0.2857..: no break-even
+    assert m["cfo"]["consolidated"] == {
+        "cash": "-1470.00",
+        "revenue_3m": "2800.00",
+        "gross_burn_3m": "1740.00",
+        "net_burn_3m": "806.67",
+        "runway_months": 0.0,
+        "cm_ratio": -0.29,
+        "break_even_revenue": None,
+        "margin_of_safety": None,
+    }
+    # audit window 2024-03-31 < date <= 2025-03-31: rows 1-9; expense rows 4-8
+    assert m["accounting"]["hand"] == {
+        "duplicate_rows": 1,
+        "near_duplicate_pairs": 2,
+        "uncategorized_rows": 1,
+        "outlier_rows": 0,
+        "missing_receipt_rows": 1,
+        "unearned_revenue": "3000.00",
+        "unearned_revenue_rows": 1,
+    }
+    # consolidated: the 2025-01-20 group has 3 rows (2 duplicates); row 6 pairs with all 3
+    assert m["accounting"]["consolidated"]["duplicate_rows"] == 2
+    assert m["accounting"]["consolidated"]["near_duplicate_pairs"] == 3
+    assert m["accounting"]["two"]["duplicate_rows"] == 0
+
+    assert m["ceo"]["hand"] == {
+        "assets": 5,
+        "assets_expired": 1,
+        "assets_expiring_60d": 2,
+        "kpi_coverage": 0.33,
+    }
+    assert m["ceo"]["two"]["kpi_coverage"] is None
+    assert m["ceo"]["consolidated"]["kpi_coverage"] == 0.33
+    # 17 checks, 3 failed: 14/17 = 0.8235..
+    assert m["cto"]["hand"] == {
+        "stack_monthly_cost": "50.00",
+        "security_checks": 17,
+        "security_checks_failed": 3,
+        "security_score": 0.82,
+    }
+    assert m["cto"]["two"] == {
+        "stack_monthly_cost": "0.00",
+        "security_checks": 0,
+        "security_checks_failed": 0,
+        "security_score": None,
+    }
+    assert m["cto"]["consolidated"]["security_score"] == 0.82
+    assert m["cmo"]["hand"] == {"channels_absent": 1, "channels_live": 3, "email_list": 3676}
+    assert m["cmo"]["two"] == {"channels_absent": 0, "channels_live": 0, "email_list": None}
+    assert m["cmo"]["consolidated"] == {
+        "channels_absent": 1,
+        "channels_live": 3,
+        "email_list": 3676,
+    }
+
+
+def test_reference_terms_hand_computed():
+    # trailing months: A's month counts only when A is its last day
+    assert ref.trailing_3_months(date(2025, 3, 31)) == (date(2025, 1, 1), date(2025, 3, 31))
+    assert ref.trailing_3_months(date(2025, 2, 14)) == (date(2024, 11, 1), date(2025, 1, 31))
+    assert ref.trailing_3_months(date(2024, 12, 31)) == (date(2024, 10, 1), date(2024, 12, 31))
+    assert ref.trailing_3_months(date(2024, 2, 29)) == (date(2023, 12, 1), date(2024, 2, 29))
+    # audit window lower bound, clamped to the month's end
+    assert ref.add_months(date(2024, 2, 29), -12) == date(2023, 2, 28)
+    assert ref.add_months(date(2025, 3, 31), -1) == date(2025, 2, 28)
+    assert not ref.in_audit_window(date(2024, 3, 31), date(2025, 3, 31))
+    assert ref.in_audit_window(date(2024, 4, 1), date(2025, 3, 31))
+    assert [ref.account_class(a) for a in ("4000", "61O0", "", "610", "61000", " 6100")] == [
+        4,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert ref.normalize_counterparty("  Home   DEPOT ") == "home depot"
+    assert ref.money(Decimal("-0.004")) == "0.00"
+    assert ref.money(Decimal("2.005")) == "2.01"
+    assert ref.ratio(Decimal("0.125")) == 0.13
+
+
+def test_reference_outliers_hand_computed():
+    def rows(values, category="Software"):
+        return [
+            ref.Row(date(2025, 1, i + 1), Decimal(-v), "6100", category, f"v{i}", None, "r")
+            for i, v in enumerate(values)
+        ]
+
+    # median 12, |x - 12| = 2,1,0,1,88 so MAD 1: 100 scores 0.6745*88 = 59.4; 10 scores 1.35
+    assert (
+        ref.accounting_metrics(rows([10, 11, 12, 13, 100]), date(2025, 3, 31))["outlier_rows"] == 1
+    )
+    # MAD 0: no outliers
+    assert (
+        ref.accounting_metrics(rows([10, 10, 10, 10, 99]), date(2025, 3, 31))["outlier_rows"] == 0
+    )
+    # four rows: too few
+    assert ref.accounting_metrics(rows([10, 11, 12, 100]), date(2025, 3, 31))["outlier_rows"] == 0
+    # categories as written: "Software" and "software" are two groups of 3
+    mixed = rows([10, 11, 100]) + rows([10, 12, 13], "software")
+    assert ref.accounting_metrics(mixed, date(2025, 3, 31))["outlier_rows"] == 0
+    # even count: median of 10,11,12,13,14,100 = 12.5; deviations .5,1.5,1.5,2.5,2.5,87.5
+    # MAD 2; 100 scores 0.6745*87.5/2 = 29.5; 10 scores 0.84
+    assert (
+        ref.accounting_metrics(rows([10, 11, 12, 13, 14, 100]), date(2025, 3, 31))["outlier_rows"]
+        == 1
+    )
