@@ -300,8 +300,8 @@ def classified(source: str) -> str:
                amount < 0 AND cls IN ('5', '6', '7') AS expense,
                (lower(trim(category)) IN ('', {_in(UNCATEGORIZED)[1:-1]}) OR cls IS NULL)
                  AS uncategorized,
-               CASE WHEN contains({text}, 'gift') THEN regexp_matches({text}, '{GIFT_CARD}')
-                    ELSE false END AS gift
+               CASE WHEN category ILIKE '%gift%' OR memo ILIKE '%gift%'
+                    THEN regexp_matches({text}, '{GIFT_CARD}') ELSE false END AS gift
         FROM (SELECT *, CASE WHEN {VALID} THEN left(account, 1) END AS cls FROM {source})"""
 
 
