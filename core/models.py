@@ -34,6 +34,9 @@ class Section(BaseModel):
     heading: str
     body: str = ""
     since_previous: bool = False
+    # for a since_previous section: the part of it that is news in itself (a card someone
+    # moved to done), so that a change of it alone does make a new version
+    signature: str = ""
 
 
 class Finding(BaseModel):

@@ -147,7 +147,14 @@ def progress_section(
     )
     # it compares with the previous report: shown, but alone it never makes a new version
     body = "\n".join([summary, "", *rows, "", how])
-    return Section(heading=PROGRESS_HEADING, body=body, since_previous=True)
+    # what people did on the board is news: a card moved or deleted makes a new version
+    acted = sorted(f"{t.action.key}: {t.state}" for t in tracked if t.state in ACTED)
+    return Section(
+        heading=PROGRESS_HEADING, body=body, since_previous=True, signature="\n".join(acted)
+    )
+
+
+ACTED = (DONE, IN_PROGRESS, CARD_DELETED)
 
 
 def _names(columns: Iterable[str]) -> str:

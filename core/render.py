@@ -147,7 +147,13 @@ def to_text(markdown_text: str) -> str:
 def render(report: Any, *, as_of: date, period: str, entities: list[Any]) -> Rendered:
     md = to_markdown(report, as_of=as_of, period=period, entities=entities)
     stable = report.model_copy(
-        update={"sections": [s for s in report.sections if not s.since_previous]}
+        update={
+            "sections": [
+                s if not s.since_previous else s.model_copy(update={"body": s.signature})
+                for s in report.sections
+                if not s.since_previous or s.signature
+            ]
+        }
     )
     base = to_markdown(stable, as_of=as_of, period=period, entities=entities)
     return Rendered(markdown=md, html=to_html(md, report.title), text=to_text(md), base=base)

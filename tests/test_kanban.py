@@ -110,6 +110,23 @@ def test_moving_a_card_to_done_shows_as_done_in_the_next_report(tmp_path):
     assert "actions done (" in report
 
 
+def test_a_card_moved_to_done_alone_makes_the_next_report_show_it(tmp_path):
+    cfg = kanban_config(tmp_path, "board.md")
+    run(cfg)
+    run(cfg)  # nothing changed: no new version, nothing sent
+    assert [v["version"] for v in history(cfg) if v["role"] == "accounting"] == [1]
+    move_to_done(tmp_path / "board.md", "duplicate charge")
+    run(cfg)  # the data is the same, but someone acted on the board
+    versions = [v for v in history(cfg) if v["role"] == "accounting"]
+    assert [v["version"] for v in versions] == [1, 2]
+    assert any(d["status"] == "sent" for d in versions[1]["deliveries"])
+    report = cli("show", "accounting", "--config", str(cfg)).stdout
+    row = next(x for x in report.splitlines() if "duplicate charge" in x and x.startswith("| "))
+    assert row.endswith("| done |")
+    run(cfg)  # and again: still two versions
+    assert len([v for v in history(cfg) if v["role"] == "accounting"]) == 2
+
+
 def test_a_board_the_sender_cannot_write_fails_the_kanban_delivery_with_a_clear_line(tmp_path):
     trello = {"lists": [{"id": "L", "name": "Todo"}], "cards": []}
     (tmp_path / "trello.json").write_text(json.dumps(trello))
