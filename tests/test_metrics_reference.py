@@ -278,6 +278,24 @@ EDGE_CASES = [
         {("accounting", "duplicate_rows"): 1, ("accounting", "near_duplicate_pairs"): 2},
     ),
     (
+        # white space as Python sees it: a no-break space inside a counterparty, a tab around
+        # a category and a receipt of blanks
+        "unicode_white_space_normalizes_like_python",
+        _rows(
+            "2025-03-01,-90.00,6400,Travel,Home\u00a0Depot,,,r",
+            "2025-03-01,-90.00,6400,Travel, home depot ,,,r",
+            "2025-03-02,-95.00,6400,\tmeals\u2003,Cafe,,,\u3000",
+            "2025-03-03,-95.00,6100,\u00a0misc,Cafe,,,r",
+        ),
+        "",
+        "2025-03-31",
+        {
+            ("accounting", "duplicate_rows"): 1,
+            ("accounting", "missing_receipt_rows"): 1,
+            ("accounting", "uncategorized_rows"): 1,
+        },
+    ),
+    (
         "an_empty_ledger_has_zero_figures",
         "",
         'opening_cash = "500.00"\n',

@@ -14,7 +14,19 @@ from execreport import hookimpl
 
 VALID = "regexp_full_match(account, '[0-9]{4}')"
 EXPENSE = f"amount < 0 AND {VALID} AND left(account, 1) IN ('5', '6', '7')"
-NORM_CP = "lower(trim(regexp_replace(counterparty, '\\s+', ' ', 'g')))"
+# white space as Python's str.split() and str.strip() see it, not only ASCII blanks
+WS_CHARS = "".join(chr(c) for c in range(0x3000 + 1) if chr(c).isspace())
+WS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WS_CHARS) + "]"
+
+
+def strip(expr: str) -> str:
+    """SQL: `expr` with leading and trailing white space removed (Python's str.strip())."""
+    return f"trim({expr}, '{WS_CHARS}')"
+
+
+# a counterparty compares normalized: lower case, trimmed, inner white space collapsed
+_COLLAPSED = f"regexp_replace(counterparty, '{WS}+', ' ', 'g')"
+NORM_CP = f"lower({strip(_COLLAPSED)})"
 UNCATEGORIZED = ("uncategorized", "misc", "miscellaneous", "other", "ask my accountant")
 RECEIPT_CATEGORIES = ("travel", "meals", "entertainment", "gifts", "vehicle")
 RECEIPT_THRESHOLD = Decimal("75.00")
@@ -140,8 +152,8 @@ class ExpenseFlags:
             f"""CREATE OR REPLACE TEMP TABLE {self.prefix}_x AS
                 SELECT e_id, line, date, amount, cat_id, cpr_id, cp_id,
                        CAST(abs(amount) * 100 AS BIGINT) AS cents,
-                       (abs(amount) >= {RECEIPT_THRESHOLD} AND trim(receipt) = ''
-                        AND lower(trim(category)) IN {_in(RECEIPT_CATEGORIES)})
+                       (abs(amount) >= {RECEIPT_THRESHOLD} AND {strip("receipt")} = ''
+                        AND lower({strip("category")}) IN {_in(RECEIPT_CATEGORIES)})
                          AS missing_receipt,
                        {personal} AS personal
                 FROM {rows} JOIN {t("ent")} USING (entity) JOIN {t("cat")} USING (category)
@@ -298,7 +310,7 @@ def classified(source: str) -> str:
     return f"""
         SELECT *, date > $start AND date <= $a AS win, cls = '4' AS rev,
                amount < 0 AND cls IN ('5', '6', '7') AS expense,
-               (lower(trim(category)) IN ('', {_in(UNCATEGORIZED)[1:-1]}) OR cls IS NULL)
+               (lower({strip("category")}) IN ('', {_in(UNCATEGORIZED)[1:-1]}) OR cls IS NULL)
                  AS uncategorized,
                CASE WHEN category ILIKE '%gift%' OR memo ILIKE '%gift%'
                     THEN regexp_matches({text}, '{GIFT_CARD}') ELSE false END AS gift
@@ -489,9 +501,9 @@ def chart_of_accounts(ledger: Any, as_of: date) -> list[tuple]:
     before as_of. A name is the most common non-empty category of the account's rows (ties:
     alphabetical), over all entities and per entity."""
     return ledger.sql(
-        """WITH r AS (SELECT entity, account, category, amount FROM ledger WHERE date <= ?),
+        f"""WITH r AS (SELECT entity, account, category, amount FROM ledger WHERE date <= ?),
            c AS (SELECT account, entity, category, count(*) AS n FROM r
-                 WHERE trim(category) <> '' GROUP BY account, entity, category),
+                 WHERE {strip("category")} <> '' GROUP BY account, entity, category),
            nm AS (SELECT account, list(category ORDER BY n DESC, category)[1] AS name
                   FROM (SELECT account, category, sum(n) AS n FROM c GROUP BY account, category)
                   GROUP BY account),
