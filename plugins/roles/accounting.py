@@ -20,8 +20,10 @@ WS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WS_CHARS) + "]"
 
 
 def strip(expr: str) -> str:
-    """SQL: `expr` with leading and trailing white space removed (Python's str.strip())."""
-    return f"trim({expr}, '{WS_CHARS}')"
+    """SQL: `expr` with leading and trailing white space removed (Python's str.strip()).
+    The full trim runs only for the rare value that starts or ends with white space."""
+    edge = f"contains('{WS_CHARS}', left({expr}, 1)) OR contains('{WS_CHARS}', right({expr}, 1))"
+    return f"(CASE WHEN {expr} <> '' AND ({edge}) THEN trim({expr}, '{WS_CHARS}') ELSE {expr} END)"
 
 
 # a counterparty compares normalized: lower case, trimmed, inner white space collapsed
@@ -142,7 +144,8 @@ class ExpenseFlags:
                 SELECT entity, dense_rank() OVER (ORDER BY entity) AS e_id
                 FROM (SELECT DISTINCT entity FROM {rows})""",
             f"""CREATE OR REPLACE TEMP TABLE {self.prefix}_cat AS
-                SELECT category, dense_rank() OVER (ORDER BY category) AS cat_id
+                SELECT category, dense_rank() OVER (ORDER BY category) AS cat_id,
+                       lower({strip("category")}) IN {_in(RECEIPT_CATEGORIES)} AS receipt_cat
                 FROM (SELECT DISTINCT category FROM {rows})""",
             f"""CREATE OR REPLACE TEMP TABLE {self.prefix}_cp AS
                 SELECT counterparty, dense_rank() OVER (ORDER BY counterparty) AS cpr_id, cp,
@@ -152,9 +155,8 @@ class ExpenseFlags:
             f"""CREATE OR REPLACE TEMP TABLE {self.prefix}_x AS
                 SELECT e_id, line, date, amount, cat_id, cpr_id, cp_id,
                        CAST(abs(amount) * 100 AS BIGINT) AS cents,
-                       (abs(amount) >= {RECEIPT_THRESHOLD} AND {strip("receipt")} = ''
-                        AND lower({strip("category")}) IN {_in(RECEIPT_CATEGORIES)})
-                         AS missing_receipt,
+                       (receipt_cat AND abs(amount) >= {RECEIPT_THRESHOLD}
+                        AND {strip("receipt")} = '') AS missing_receipt,
                        {personal} AS personal
                 FROM {rows} JOIN {t("ent")} USING (entity) JOIN {t("cat")} USING (category)
                   JOIN {t("cp")} USING (counterparty)""",
@@ -303,15 +305,22 @@ def _per_entity(query: str, cap: int, order: str = "line") -> str:
     )
 
 
-def classified(source: str) -> str:
+def uncategorized_values(ledger: Any) -> list[str]:
+    """The category values, as written, that METRICS.md counts as uncategorized (empty or a
+    catch-all word, compared stripped and in any case): decided once per distinct value, in
+    Python, so that white space and case follow Python's str.strip() and str.lower()."""
+    values = [r[0] for r in ledger.sql("SELECT DISTINCT category FROM ledger")]
+    return sorted(v for v in values if v.strip().lower() in ("", *UNCATEGORIZED))
+
+
+def classified(source: str, uncategorized: Sequence[str] = ("",)) -> str:
     """SQL: the rows of `source` with the flags every accounting count uses, each computed
     once per row (parameters $a = as_of, $start = the audit window's exclusive start)."""
     text = "lower(category || ' ' || memo)"
     return f"""
         SELECT *, date > $start AND date <= $a AS win, cls = '4' AS rev,
                amount < 0 AND cls IN ('5', '6', '7') AS expense,
-               (lower({strip("category")}) IN ('', {_in(UNCATEGORIZED)[1:-1]}) OR cls IS NULL)
-                 AS uncategorized,
+               (category IN {_in(uncategorized or [""])} OR cls IS NULL) AS uncategorized,
                CASE WHEN category ILIKE '%gift%' OR memo ILIKE '%gift%'
                     THEN regexp_matches({text}, '{GIFT_CARD}') ELSE false END AS gift
         FROM (SELECT *, CASE WHEN {VALID} THEN left(account, 1) END AS cls FROM {source})"""
@@ -368,7 +377,7 @@ def ledger_counts(
               coalesce(sum(amount) FILTER (rev AND service_date BETWEEN $q AND $a
                                            AND date < service_date), 0),
               {firsts}
-            FROM ({classified("ledger_lines")})
+            FROM ({classified("ledger_lines", uncategorized_values(ledger))})
             GROUP BY entity ORDER BY entity""",
         {"a": as_of, "q": quarter_start(as_of), "start": start},
     )
