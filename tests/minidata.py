@@ -95,3 +95,20 @@ def cli(
         cwd=cwd,
         timeout=120,
     )
+
+
+def section(report, heading: str) -> str:
+    """The body of the report's section with this heading (exactly one)."""
+    (body,) = [s.body for s in report.sections if s.heading == heading]
+    return body
+
+
+def table_rows(body: str, first_cell: str = "") -> list[list[str]]:
+    """The cells of each Markdown table row whose first cell starts with `first_cell`."""
+    rows = []
+    for line in body.splitlines():
+        if line.startswith("| ") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            if cells[0].startswith(first_cell):
+                rows.append(cells)
+    return rows

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from minidata import ROOT, cli, write_config, write_entity
+from minidata import ROOT, cli, section, table_rows, write_config, write_entity
 
 AS_OF = date(2025, 3, 31)
 HEADER = "date,amount,account,category,counterparty,memo,service_date,receipt\n"
@@ -110,22 +110,6 @@ def build(config: Path, roles=("ceo",), previous=None):
     result = build_reports(load_config(config), only=list(roles), archive=archive)
     by_role = {item.report.role: item for item in result.items}
     return by_role["ceo"].report, by_role["ceo"].rendered.markdown
-
-
-def section(report, heading: str) -> str:
-    (body,) = [s.body for s in report.sections if s.heading == heading]
-    return body
-
-
-def table_rows(body: str, first_cell: str = "") -> list[list[str]]:
-    """The cells of each table row whose first cell starts with `first_cell`."""
-    rows = []
-    for line in body.splitlines():
-        if line.startswith("| ") and not line.startswith("|---"):
-            cells = [c.strip() for c in line.strip("|").split(" | ")]
-            if cells[0].startswith(first_cell):
-                rows.append(cells)
-    return rows
 
 
 # ------------------------------------------------------------------------------- figures

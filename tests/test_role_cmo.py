@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from minidata import ROOT, cli, write_config, write_entity
+from minidata import ROOT, cli, section, table_rows, write_config, write_entity
 
 AS_OF = date(2025, 3, 31)
 HEADER = "date,amount,account,category,counterparty,memo,service_date,receipt\n"
@@ -120,21 +120,6 @@ def build(config: Path, previous=None):
     result = build_reports(load_config(config), only=["cmo"], archive=archive)
     (item,) = result.items
     return item.report, item.rendered.markdown
-
-
-def section(report, heading: str) -> str:
-    (body,) = [s.body for s in report.sections if s.heading == heading]
-    return body
-
-
-def table_rows(body: str, first_cell: str = "") -> list[list[str]]:
-    rows = []
-    for line in body.splitlines():
-        if line.startswith("| ") and not line.startswith("|---"):
-            cells = [c.strip() for c in line.strip("|").split(" | ")]
-            if cells[0].startswith(first_cell):
-                rows.append(cells)
-    return rows
 
 
 # ------------------------------------------------------------------------------- figures

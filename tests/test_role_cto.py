@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from minidata import cli, write_config, write_entity
+from minidata import cli, section, write_config, write_entity
 
 AS_OF = date(2025, 3, 31)
 HEADER = "date,amount,account,category,counterparty,memo,service_date,receipt\n"
@@ -122,11 +122,6 @@ def build(config: Path, previous=None):
     result = build_reports(load_config(config), only=["cto"], archive=archive)
     (item,) = result.items
     return item.report, item.rendered.markdown
-
-
-def section(report, heading: str) -> str:
-    (body,) = [s.body for s in report.sections if s.heading == heading]
-    return body
 
 
 # ------------------------------------------------------------------------------- figures
