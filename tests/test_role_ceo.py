@@ -144,6 +144,8 @@ def test_ceo_figures_per_entity_and_consolidated(holding):
         "critical_shortfalls": 0,
         "agenda_actions": 1,
     }
+    keys = m["consolidated"].pop("agenda_keys")  # the agenda's action keys, one each
+    assert len(set(keys)) == len(keys) == m["consolidated"]["agenda_actions"]
     assert m["consolidated"] == {
         "assets": 6,
         "assets_expired": 2,
@@ -504,6 +506,21 @@ def test_changes_since_the_last_report(holding):
         ["Jada Test", "actions on the agenda", "7", "5", "-2"],
     ]
     assert build(holding, previous=previous)[1] == markdown
+
+
+def test_the_agenda_marks_the_actions_carried_over_from_the_last_report(holding):
+    from execreport import Report
+
+    first, _ = build(holding)
+    keys = first.metrics["consolidated"]["agenda_keys"]
+    assert len(keys) == first.metrics["consolidated"]["agenda_actions"] >= 3
+    previous = Report(role="ceo", title="CEO", metrics={"consolidated": {"agenda_keys": keys[1:3]}})
+    report, _ = build(holding, previous=previous)
+    body = section(report, "Carried over on the agenda")
+    assert body.startswith(f"2 of the {len(keys)} actions on the 30-day agenda were already")
+    assert [row[0] for row in table_rows(body)[1:]] == ["2", "3"]
+    assert next(s for s in report.sections if s.heading.startswith("Carried")).since_previous
+    assert "Carried over on the agenda" not in [s.heading for s in first.sections]
 
 
 def test_a_rerun_on_unchanged_data_makes_no_new_version(holding):

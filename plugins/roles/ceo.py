@@ -379,6 +379,8 @@ class CEO:
         for e in ctx.entities:
             metrics[e.key]["agenda_actions"] = sum(1 for a in ranked if a.entity == e.key)
         metrics["consolidated"]["agenda_actions"] = len(ranked)
+        # the agenda's action keys, so that the next report can mark what is carried over
+        metrics["consolidated"]["agenda_keys"] = [a.key for a in ranked]
         merged = sum(len(r.actions) for r in ctx.reports) + len(actions)
         by_owner: dict[str, int] = {}
         for a in ranked:
@@ -509,6 +511,9 @@ class CEO:
         )
         if change is not None:
             sections.append(change)
+        carried = carried_over_section(ctx, ranked, names)
+        if carried is not None:
+            sections.append(carried)
         return Report(
             role=self.name,
             title=self.title,
@@ -518,6 +523,37 @@ class CEO:
             actions=actions,
             metrics=metrics,
         )
+
+
+def carried_over_section(ctx: Any, ranked: list[Any], names: dict[str, str]) -> Any:
+    """The agenda actions that were already on the last report's agenda. It compares with
+    the previous report, so on its own it never makes a new version."""
+    from execreport import Section, md_escape
+
+    if ctx.previous is None:
+        return None
+    before = set((ctx.previous.metrics.get("consolidated") or {}).get("agenda_keys") or [])
+    rows = [
+        f"| {i} | {md_escape(a.title)} | "
+        f"{md_escape(names.get(a.entity, a.entity)) if a.entity else 'all'} | "
+        f"{md_escape(a.owner)} | {a.due.isoformat()} |"
+        for i, a in enumerate(ranked, 1)
+        if a.key in before
+    ]
+    body = [
+        f"{len(rows)} of the {len(ranked)} actions on the 30-day agenda were already on the "
+        "last report's agenda (carried over); the # is their place on this agenda.",
+        "",
+        *(
+            ["| # | Action | Entity | Owner | Due |", "|---|---|---|---|---|", *rows]
+            if rows
+            else []
+        ),
+        "",
+        "_How this was computed: the agenda's actions matched by their stable key against "
+        "the agenda of the last delivered CEO report._",
+    ]
+    return Section(heading="Carried over on the agenda", body="\n".join(body), since_previous=True)
 
 
 @hookimpl
