@@ -160,8 +160,15 @@ class Config(_Strict):
         return {**(settings.model_extra or {}), "to": settings.to}
 
     def recipients(self, role: str) -> list[str]:
+        """`[roles.<role>] to`, else `[delivery] to`, else everyone who receives a report
+        (a plugin role nobody configured yet reaches the leadership, not nobody)."""
         settings = self.roles.get(role)
-        return (settings.to if settings and settings.to else None) or self.delivery.to
+        if settings and settings.to:
+            return settings.to
+        if self.delivery.to:
+            return self.delivery.to
+        everyone = [a for r in self.roles.values() for a in r.to]
+        return sorted(dict.fromkeys(everyone))
 
     def as_of(self, override: date | None = None) -> date:
         if override:

@@ -233,7 +233,7 @@ def check_delivery(config: Config, roles: Iterable[str]) -> None:
         if not config.recipients(role):
             raise ConfigError(
                 f"{config.path}: roles.{role}.to: no recipients for role {role!r}; set "
-                f"[roles.{role}] to or [delivery] to"
+                f"[roles.{role}] to, or [delivery] to for every role"
             )
 
 

@@ -186,3 +186,28 @@ def test_help_imports_no_heavy_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
     assert "run" in out.stdout and "build" in out.stdout
+
+
+def test_a_role_without_recipients_goes_to_everyone_who_receives_a_report(tmp_path):
+    cfg = write_config(tmp_path)
+    text = cfg.read_text().replace('to = ["exec@example.com"]\n', "")
+    cfg.write_text(
+        text + '\n[roles.cfo]\nto = ["cfo@example.com"]\n\n[roles.ceo]\nto = ["ceo@example.com"]\n'
+    )
+    out = cli("run", "--config", str(cfg))
+    assert out.returncode == 0, out.stderr
+    envelopes = {
+        p.name.split("-")[0]: json.loads(p.read_text())
+        for p in (tmp_path / "outbox").glob("*.envelope.json")
+    }
+    assert envelopes["cfo"]["to"] == ["cfo@example.com"]
+    assert envelopes["cmo"]["to"] == ["ceo@example.com", "cfo@example.com"]
+
+
+def test_no_recipient_anywhere_stops_before_anything_is_sent(tmp_path):
+    cfg = write_config(tmp_path)
+    cfg.write_text(cfg.read_text().replace('to = ["exec@example.com"]\n', ""))
+    out = cli("run", "--config", str(cfg))
+    assert out.returncode == 2
+    assert "no recipients for role" in out.stderr
+    assert not (tmp_path / "outbox").exists()
