@@ -15,8 +15,14 @@ from pathlib import Path
 import duckdb
 
 COLUMNS = {
-    "date": "DATE", "amount": "DECIMAL(18,2)", "account": "VARCHAR", "category": "VARCHAR",
-    "counterparty": "VARCHAR", "memo": "VARCHAR", "service_date": "DATE", "receipt": "VARCHAR",
+    "date": "DATE",
+    "amount": "DECIMAL(18,2)",
+    "account": "VARCHAR",
+    "category": "VARCHAR",
+    "counterparty": "VARCHAR",
+    "memo": "VARCHAR",
+    "service_date": "DATE",
+    "receipt": "VARCHAR",
 }
 
 
@@ -28,9 +34,13 @@ def main() -> None:
     for key, table in config["entities"].items():
         folder = root / table["path"]
         profile = tomllib.loads((folder / "entity.toml").read_text())
-        opening.append((key, profile.get("opening_cash", "0"), profile.get("opening_date", "0001-01-01")))
-        parts.append(f"SELECT '{key}' AS entity, * FROM read_csv('{folder / 'ledger.csv'}', "
-                     f"header = true, columns = {COLUMNS})")
+        opening.append(
+            (key, profile.get("opening_cash", "0"), profile.get("opening_date", "0001-01-01"))
+        )
+        parts.append(
+            f"SELECT '{key}' AS entity, * FROM read_csv('{folder / 'ledger.csv'}', "
+            f"header = true, columns = {COLUMNS})"
+        )
     con.execute("CREATE TABLE ledger AS " + " UNION ALL ".join(parts))
     con.execute("CREATE TABLE opening (entity VARCHAR, cash DECIMAL(18,2), day DATE)")
     con.executemany("INSERT INTO opening VALUES (?, ?, ?)", opening)
@@ -51,7 +61,12 @@ def main() -> None:
     """
     out: dict[str, dict] = {}
     for key, moved, rev, cogs, opex in con.execute(q, [as_of]).fetchall():
-        out[key] = {"moved": str(moved), "revenue_3m": str(rev), "cogs": str(cogs), "opex": str(opex)}
+        out[key] = {
+            "moved": str(moved),
+            "revenue_3m": str(rev),
+            "cogs": str(cogs),
+            "opex": str(opex),
+        }
     acc = """
     WITH e AS (SELECT entity, date, amount, category, receipt,
                       lower(trim(regexp_replace(counterparty, '\\s+', ' ', 'g'))) AS cp

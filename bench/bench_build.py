@@ -33,8 +33,9 @@ print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_CHI
 def measure(argv: list[str], repeat: int) -> dict[str, float]:
     runs = []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", MEASURE, *argv], capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", MEASURE, *argv], capture_output=True, text=True, check=True
+        )
         runs.append(json.loads(out.stdout))
     best = min(runs, key=lambda r: r["wall"])
     return {"wall": best["wall"], "rss_mb": max(r["rss_mb"] for r in runs)}
@@ -43,23 +44,51 @@ def measure(argv: list[str], repeat: int) -> dict[str, float]:
 def dataset(entities: int, rows: int) -> Path:
     folder = HERE / "data" / f"{entities}x{rows}"
     if not (folder / "execreport.toml").exists():
-        subprocess.run([sys.executable, str(HERE / "generate.py"), str(folder), "--entities",
-                        str(entities), "--rows", str(rows)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "generate.py"),
+                str(folder),
+                "--entities",
+                str(entities),
+                "--rows",
+                str(rows),
+            ],
+            check=True,
+        )
     return folder
 
 
 def compare(entities: int, rows: int, repeat: int) -> None:
     folder = dataset(entities, rows)
     cfg = folder / "execreport.toml"
-    bare = measure([sys.executable, str(HERE / "bare_duckdb.py"), str(folder), "2025-03-31"],
-                   repeat)
-    ours = measure([sys.executable, "-m", "execreport", "build", "--json", "-q", "--config",
-                    str(cfg), "--role", "cfo", "--role", "accounting"], repeat)
+    bare = measure(
+        [sys.executable, str(HERE / "bare_duckdb.py"), str(folder), "2025-03-31"], repeat
+    )
+    ours = measure(
+        [
+            sys.executable,
+            "-m",
+            "execreport",
+            "build",
+            "--json",
+            "-q",
+            "--config",
+            str(cfg),
+            "--role",
+            "cfo",
+            "--role",
+            "accounting",
+        ],
+        repeat,
+    )
     print(f"{entities} x {rows:,} rows (cfo + accounting, best of {repeat}):")
     print(f"  bare DuckDB script  {bare['wall']:7.2f} s  peak {bare['rss_mb']:7.0f} MB")
     print(f"  execreport build    {ours['wall']:7.2f} s  peak {ours['rss_mb']:7.0f} MB")
-    print(f"  ratio               {ours['wall'] / bare['wall']:7.2f}x (target <= 1.5x, "
-          f"peak < 1024 MB)")
+    print(
+        f"  ratio               {ours['wall'] / bare['wall']:7.2f}x (target <= 1.5x, "
+        f"peak < 1024 MB)"
+    )
 
 
 def small(repeat: int) -> None:
@@ -67,10 +96,13 @@ def small(repeat: int) -> None:
     cfg = folder / "execreport.toml"
     for path in (folder / "archive.sqlite3", folder / "outbox"):
         subprocess.run(["rm", "-rf", str(path)], check=True)
-    run = measure([sys.executable, "-m", "execreport", "run", "-q", "--config", str(cfg),
-                   "--resend"], repeat)
-    print(f"1 x 10,000 rows, `execreport run` end to end (all five roles, outbox, best of "
-          f"{repeat}): {run['wall']:.2f} s, peak {run['rss_mb']:.0f} MB (target < 1 s)")
+    run = measure(
+        [sys.executable, "-m", "execreport", "run", "-q", "--config", str(cfg), "--resend"], repeat
+    )
+    print(
+        f"1 x 10,000 rows, `execreport run` end to end (all five roles, outbox, best of "
+        f"{repeat}): {run['wall']:.2f} s, peak {run['rss_mb']:.0f} MB (target < 1 s)"
+    )
 
 
 def main() -> None:

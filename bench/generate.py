@@ -14,10 +14,18 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ACCOUNTS = [
-    ("4000", "sales", 1), ("4900", "refunds", -1), ("5000", "materials", -1),
-    ("5100", "fuel", -1), ("6100", "insurance", -1), ("6200", "software", -1),
-    ("6300", "marketing", -1), ("6400", "travel", -1), ("6410", "meals", -1),
-    ("6500", "vehicle", -1), ("7900", "misc", -1), ("61O0", "", -1),
+    ("4000", "sales", 1),
+    ("4900", "refunds", -1),
+    ("5000", "materials", -1),
+    ("5100", "fuel", -1),
+    ("6100", "insurance", -1),
+    ("6200", "software", -1),
+    ("6300", "marketing", -1),
+    ("6400", "travel", -1),
+    ("6410", "meals", -1),
+    ("6500", "vehicle", -1),
+    ("7900", "misc", -1),
+    ("61O0", "", -1),
 ]
 WEIGHTS = [30, 1, 12, 8, 2, 4, 5, 3, 4, 4, 1, 1]
 COUNTERPARTIES = [f"Vendor {i:04d}" for i in range(2000)]
@@ -38,10 +46,14 @@ def write_ledger(path: Path, rows: int, seed: int) -> None:
             cents = rng.randrange(500, 250000 if sign > 0 else 60000)
             amount = f"{'-' if sign < 0 else ''}{cents // 100}.{cents % 100:02d}"
             d = day_idx[i]
-            service = days[min(d + rng.randrange(0, 90), DAYS - 1)] if sign > 0 and i % 7 == 0 else ""
+            service = (
+                days[min(d + rng.randrange(0, 90), DAYS - 1)] if sign > 0 and i % 7 == 0 else ""
+            )
             receipt = "" if i % 11 == 0 else f"r/{i}.pdf"
             cp = COUNTERPARTIES[rng.randrange(len(COUNTERPARTIES))]
-            chunk.append(f"{days[d]},{amount},{account},{category},{cp},memo {i % 97},{service},{receipt}\n")
+            chunk.append(
+                f"{days[d]},{amount},{account},{category},{cp},memo {i % 97},{service},{receipt}\n"
+            )
             if len(chunk) >= 100_000:
                 fh.writelines(chunk)
                 chunk.clear()
