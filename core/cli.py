@@ -409,6 +409,9 @@ def diff(
     sys.stdout.write(diff_versions(setup(config, env_file), role, v1, v2, stat=stat))
 
 
+_commands_added = False
+
+
 def main(event: dict[str, Any] | None = None, context: Any = None) -> Any:
     """Entry point: load plugins (they may add commands), then run the app.
 
@@ -416,8 +419,11 @@ def main(event: dict[str, Any] | None = None, context: Any = None) -> Any:
     `["run"]`) and returns `{"exit_code": N}` instead of exiting."""
     from .plugin_manager import get_plugin_manager
 
+    global _commands_added
     try:
-        get_plugin_manager().hook.register_commands(app=app)
+        if not _commands_added:  # a warm Lambda calls main again: add plugin commands once
+            get_plugin_manager().hook.register_commands(app=app)
+            _commands_added = True
     except ExecReportError as exc:
         print(f"execreport: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
