@@ -181,7 +181,11 @@ class Config(_Strict):
         return datetime.now(ZoneInfo(self.report.timezone)).date()
 
     def period(self, as_of: date) -> str:
-        return self.report.period or f"Q{(as_of.month - 1) // 3 + 1} {as_of.year}"
+        """`[report] period`, a label for the configured `as_of`; for another date (the
+        default today, or `--as-of`) the quarter of that date."""
+        if self.report.period and (self.report.as_of is None or self.report.as_of == as_of):
+            return self.report.period
+        return f"Q{(as_of.month - 1) // 3 + 1} {as_of.year}"
 
 
 def find_config(path: str | Path | None) -> Path:
@@ -236,22 +240,22 @@ def _set(data: dict[str, Any], keys: list[str], value: Any) -> None:
     data[keys[-1]] = value
 
 
-def _overrides(data: dict[str, Any]) -> list[str]:
-    """Apply environment overrides in place; return the names of the variables used."""
+def _overrides(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Apply environment overrides in place; return each variable used with its key path."""
     used = []
     if os.environ.get("SES_SENDER_EMAIL"):
         _set(data, ["delivery", "from"], os.environ["SES_SENDER_EMAIL"].strip())
-        used.append("SES_SENDER_EMAIL")
+        used.append(("SES_SENDER_EMAIL", ["delivery", "from"]))
     if os.environ.get("AWS_REGION"):
         _set(data, ["delivery", "ses", "region"], os.environ["AWS_REGION"].strip())
-        used.append("AWS_REGION")
+        used.append(("AWS_REGION", ["delivery", "ses", "region"]))
     for name in sorted(os.environ):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
         if keys:
             _set(data, keys, _env_value(os.environ[name]))
-            used.append(name)
+            used.append((name, keys))
     return used
 
 
@@ -274,12 +278,17 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot read: {exc}") from None
-    _overrides(data)
+    overrides = _overrides(data)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = _loc(err["loc"])
+        keys_at = ["from" if p == "from_" else str(p) for p in err["loc"] if not isinstance(p, int)]
+        # a value that came from the environment is blamed on its variable, not the file
+        source = next((n for n, keys in overrides if keys_at[: len(keys)] == keys), None)
+        if source:
+            where = f"{source} ({where})"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"

@@ -150,16 +150,26 @@ class Ledger:
         )
         con.execute(f"CREATE SCHEMA {schema}")
         # one pass over the file: parse, check and type every row; insertion order is kept,
-        # so rowid + 2 is the row's line in the file
+        # so a row's rowid tells its place in the file
         try:
             con.execute(f"CREATE TABLE {schema}.rows AS SELECT {select} FROM {source}")
         except Exception as exc:  # duckdb.Error: a row with the wrong number of fields, ...
             con.execute(f"DROP SCHEMA {schema} CASCADE")
-            raise DataError(f"{path}: {_first_line(str(exc))}") from None
-        _validate(con, schema, source, path, "service_date" in have)
+            raise DataError(_parse_error(path, str(exc), len(header))) from None
+        count = con.execute(f"SELECT count(*) FROM {schema}.rows").fetchone()[0]
+        starts = _record_lines(path, count)
+        if starts is None:  # one record per line after the header: line = rowid + 2
+            line = "CAST(r.rowid + 2 AS INTEGER)"
+            lines_from = f"{schema}.rows r"
+        else:  # blank lines or quoted line breaks: the lines were counted in Python
+            con.execute(f"CREATE TABLE {schema}.lines (rid BIGINT, line INTEGER)")
+            con.executemany(f"INSERT INTO {schema}.lines VALUES (?, ?)", list(enumerate(starts)))
+            line = "m.line"
+            lines_from = f"{schema}.rows r JOIN {schema}.lines m ON m.rid = r.rowid"
+        _validate(con, schema, source, path, "service_date" in have, starts)
         con.execute(
-            f"CREATE VIEW {schema}.ledger_lines AS SELECT CAST(rowid + 2 AS INTEGER) AS line, "
-            f"* EXCLUDE (_service_given), {_literal(entity)} AS entity FROM {schema}.rows"
+            f"CREATE VIEW {schema}.ledger_lines AS SELECT {line} AS line, "
+            f"r.* EXCLUDE (_service_given), {_literal(entity)} AS entity FROM {lines_from}"
         )
         con.execute(f"CREATE VIEW {schema}.ledger AS SELECT * EXCLUDE (line) FROM ledger_lines")
         return cls(con, schema, source=str(path))
@@ -233,6 +243,48 @@ def _copy_into(con: Any, ledger: Ledger) -> Ledger:
     return Ledger(con, schema)
 
 
+def _record_lines(path: Path, count: int) -> list[int] | None:
+    """The line each data record starts on, or None when every record is one line right
+    after the header (the common case, found by counting newlines, not by parsing)."""
+    newlines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    physical = newlines + (0 if last == b"\n" else 1)
+    if physical == count + 1:
+        return None
+    starts: list[int] = []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        before = reader.line_num
+        for record in reader:
+            if record:  # DuckDB skips blank lines
+                starts.append(before + 1)
+            before = reader.line_num
+    return starts if len(starts) == count else None
+
+
+def _parse_error(path: Path, message: str, fields: int) -> str:
+    """`path:LINE: what` for a row DuckDB could not split into the header's fields."""
+    import re
+
+    found = re.search(r"Line: (\d+)", message)
+    if found:
+        number = int(found.group(1))
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            before = 0
+            for record in reader:
+                if before < number <= reader.line_num and record:
+                    return (
+                        f"{path}:{before + 1}: {len(record)} fields where the header has {fields}"
+                    )
+                before = reader.line_num
+    return f"{path}: {_first_line(message)}"
+
+
 def _first_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return lines[0] if lines else text
@@ -251,7 +303,9 @@ def _read_header(path: Path) -> list[str]:
     return [h.strip() for h in header]
 
 
-def _validate(con: Any, schema: str, source: str, path: Path, service: bool) -> None:
+def _validate(
+    con: Any, schema: str, source: str, path: Path, service: bool, starts: list[int] | None
+) -> None:
     """Report the first row whose date, amount or service_date could not be read."""
     bad = "date IS NULL OR amount IS NULL OR (_service_given AND service_date IS NULL)"
     rows = con.execute(
@@ -279,4 +333,5 @@ def _validate(con: Any, schema: str, source: str, path: Path, service: bool) -> 
         what = f"service_date {service_date!r} is not a date (YYYY-MM-DD)"
     more = f" (and {total - 1} more bad rows)" if total > 1 else ""
     con.execute(f"DROP SCHEMA {schema} CASCADE")
-    raise DataError(f"{path}:{rowid + 2}: {what}{more}")
+    line = starts[rowid] if starts is not None else rowid + 2
+    raise DataError(f"{path}:{line}: {what}{more}")

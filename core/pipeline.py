@@ -93,6 +93,11 @@ def selected_roles(config: Config, only: Iterable[str] | None = None) -> list[An
         if name not in registered:
             known = ", ".join(sorted(registered))
             raise ConfigError(f"unknown role {name!r} (registered: {known})")
+    for name in sorted(set(config.roles) - set(registered)):
+        plugins.warn(
+            f"{config.path}: roles.{name}: no role {name!r} is registered; the table is "
+            f"ignored (registered: {', '.join(sorted(registered))})"
+        )
     chosen = [registered[n] for n in names]
     if not only:
         chosen = [

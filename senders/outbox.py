@@ -48,6 +48,11 @@ class OutboxSender:
         }
         try:
             self.path.mkdir(parents=True, exist_ok=True)
+            # never overwrite: a resend or a second notice to the same people gets its own file
+            base, n = stem, 1
+            while (self.path / f"{stem}.eml").exists():
+                n += 1
+                stem = f"{base}-{n}"
             # write then rename: a crash never leaves half a message in the outbox
             for suffix, payload in (
                 (".envelope.json", (json.dumps(envelope, indent=2) + "\n").encode()),

@@ -145,3 +145,30 @@ def test_entity_toml_with_a_bad_date(tmp_path):
     )
     result = cli("build", "--config", str(write_config(tmp_path)))
     assert_one_line_error(result, 1, "entity.toml", "assets.0.expires")
+
+
+def test_a_row_with_a_missing_field_names_its_line_and_the_counts(tmp_path):
+    write_entity(tmp_path / "data" / "acme", ledger=LEDGER + "2025-03-01,-1.00,6100,a,b,c,\n")
+    result = cli("build", "--config", str(write_config(tmp_path)))
+    line = len(LEDGER.splitlines()) + 1
+    assert_one_line_error(result, 1, f"ledger.csv:{line}: 7 fields where the header has 8")
+
+
+def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path):
+    lines = LEDGER.splitlines()
+    ledger = "\n".join([*lines[:3], "", '2025-01-11,-5.00,6100,x,y,"two\nlines",,', *lines[3:]])
+    ledger += "\n2025-03-01,oops,6100,x,y,,,\n"
+    write_entity(tmp_path / "data" / "acme", ledger=ledger)
+    result = cli("build", "--config", str(write_config(tmp_path)))
+    bad = ledger.splitlines().index("2025-03-01,oops,6100,x,y,,,") + 1
+    assert_one_line_error(result, 1, f"ledger.csv:{bad}: amount 'oops'")
+
+
+def test_findings_name_the_physical_line_after_a_blank_line(tmp_path):
+    lines = LEDGER.splitlines()
+    ledger = "\n".join([lines[0], "", *lines[1:]]) + "\n"
+    write_entity(tmp_path / "data" / "acme", ledger=ledger)
+    out = cli("build", "--json", "--config", str(write_config(tmp_path)), "-r", "accounting")
+    assert out.returncode == 0, out.stderr
+    # the duplicate fuel charges are the 3rd and 4th rows: lines 4 and 5 with the blank line
+    assert "lines 4, 5" in out.stdout or "lines 4 and 5" in out.stdout, out.stdout[:3000]
