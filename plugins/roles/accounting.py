@@ -178,11 +178,20 @@ class ExpenseFlags:
             # than one entity uses: for any other row they equal the entity's
             f"""CREATE OR REPLACE TEMP TABLE {self.prefix}_k AS
                 WITH x AS (SELECT e_id, line, date, amount, cat_id, cp_id FROM {t("x")}),
-                ke AS (SELECT e_id, line,
+                -- the windows run only over rows that can have a twin: a key used twice
+                dk AS (SELECT e_id, date, amount, cp_id FROM x GROUP BY ALL
+                       HAVING count(*) > 1),
+                dx AS (SELECT e_id, line,
                               row_number() OVER (PARTITION BY e_id, date, amount, cp_id
-                                                 ORDER BY cat_id, line) > 1 AS duplicate_e,
+                                                 ORDER BY cat_id, line) > 1 AS duplicate_e
+                       FROM x SEMI JOIN dk USING (e_id, date, amount, cp_id)),
+                nk AS (SELECT e_id, cp_id, amount FROM x GROUP BY ALL HAVING count(*) > 1),
+                nx AS (SELECT e_id, line,
                               count(*) OVER (PARTITION BY e_id, cp_id, amount {near}) AS near_e
-                       FROM x),
+                       FROM x SEMI JOIN nk USING (e_id, cp_id, amount)),
+                ke AS (SELECT e_id, line, coalesce(duplicate_e, false) AS duplicate_e,
+                              coalesce(near_e, 0) AS near_e
+                       FROM x LEFT JOIN dx USING (e_id, line) LEFT JOIN nx USING (e_id, line)),
                 shared AS (SELECT cp_id, amount FROM x GROUP BY cp_id, amount
                            HAVING min(e_id) < max(e_id)),
                 kc AS (SELECT e_id, line,
