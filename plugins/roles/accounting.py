@@ -189,9 +189,6 @@ class ExpenseFlags:
                 nx AS (SELECT e_id, line,
                               count(*) OVER (PARTITION BY e_id, cp_id, amount {near}) AS near_e
                        FROM x SEMI JOIN nk USING (e_id, cp_id, amount)),
-                ke AS (SELECT e_id, line, coalesce(duplicate_e, false) AS duplicate_e,
-                              coalesce(near_e, 0) AS near_e
-                       FROM x LEFT JOIN dx USING (e_id, line) LEFT JOIN nx USING (e_id, line)),
                 shared AS (SELECT cp_id, amount FROM x GROUP BY cp_id, amount
                            HAVING min(e_id) < max(e_id)),
                 kc AS (SELECT e_id, line,
@@ -199,13 +196,17 @@ class ExpenseFlags:
                                                  ORDER BY cat_id, e_id, line) > 1 AS duplicate_c,
                               count(*) OVER (PARTITION BY cp_id, amount {near}) AS near_c
                        FROM (SELECT * FROM x SEMI JOIN shared USING (cp_id, amount)))
-                SELECT e_id, line, duplicate_e, near_e,
-                       coalesce(duplicate_c, duplicate_e) AS duplicate_c,
-                       coalesce(near_c, near_e) AS near_c
-                FROM ke LEFT JOIN kc USING (e_id, line)""",
+                -- sparse: only rows that have a twin somewhere; any other row has no flag
+                SELECT e_id, line, duplicate_e, near_e, duplicate_c, near_c
+                FROM dx FULL JOIN nx USING (e_id, line) FULL JOIN kc USING (e_id, line)""",
             f"""CREATE OR REPLACE TEMP TABLE {self.prefix}_f AS
-                SELECT * EXCLUDE (cents) FROM {t("x")} JOIN {t("o")} USING (e_id, line)
-                  JOIN {t("k")} USING (e_id, line)""",
+                SELECT * EXCLUDE (cents, duplicate_e, near_e, duplicate_c, near_c),
+                       coalesce(duplicate_e, false) AS duplicate_e, coalesce(near_e, 0) AS near_e,
+                       -- a row no other entity's row shares a key with: as within its entity
+                       coalesce(duplicate_c, duplicate_e, false) AS duplicate_c,
+                       coalesce(near_c, near_e, 0) AS near_c
+                FROM {t("x")} JOIN {t("o")} USING (e_id, line)
+                  LEFT JOIN {t("k")} USING (e_id, line)""",
             f"DROP TABLE {t('x')}",
             f"DROP TABLE {t('o')}",
             f"DROP TABLE {t('k')}",
