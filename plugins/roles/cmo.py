@@ -642,7 +642,7 @@ class CMO:
             sections.append(change)
         actions.sort(
             key=lambda a: (
-                {"critical": 0, "warning": 1, "info": 2}[str(a.severity)],
+                Severity(a.severity).rank,
                 a.due,
                 a.entity or "",
                 a.title,
