@@ -143,8 +143,7 @@ def build(
             previous = None
             if archive is not None:
                 # the baseline is what readers last received, not a version never delivered
-                sent = getattr(archive, "last_sent", None)  # stub archives may lack it
-                last = (sent(role.name) if sent else None) or archive.latest(role.name)
+                last = archive.last_sent(role.name) or archive.latest(role.name)
                 previous = last.report() if last else None
             ctx = RoleContext(
                 entities=entities,
@@ -172,7 +171,7 @@ def build(
                 report.priority = role.priority
             if not report.subject:
                 report.subject = f"{report.title}: {period}"
-            if hasattr(archive, "last_sent"):
+            if archive is not None:
                 # what became of the actions of the last version that went out
                 sent = archive.last_sent(role.name)
                 section = progress_section(

@@ -112,3 +112,21 @@ def table_rows(body: str, first_cell: str = "") -> list[list[str]]:
             if cells[0].startswith(first_cell):
                 rows.append(cells)
     return rows
+
+
+class PreviousReportArchive:
+    """Stands in for the archive in role tests: the given report is the role's last archived
+    version (`latest`); nothing was delivered yet (`last_sent`)."""
+
+    def __init__(self, report):
+        self.previous = report
+
+    def latest(self, role):
+        from types import SimpleNamespace
+
+        if role != self.previous.role:
+            return None
+        return SimpleNamespace(report=lambda: self.previous)
+
+    def last_sent(self, role):
+        return None

@@ -6,12 +6,19 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from minidata import ROOT, cli, section, table_rows, write_config, write_entity
+from minidata import (
+    ROOT,
+    PreviousReportArchive,
+    cli,
+    section,
+    table_rows,
+    write_config,
+    write_entity,
+)
 
 AS_OF = date(2025, 3, 31)
 HEADER = "date,amount,account,category,counterparty,memo,service_date,receipt\n"
@@ -94,19 +101,11 @@ def holding(tmp_path: Path) -> Path:
     return write_config(tmp_path, entities=("jada", "acme"))
 
 
-class OneReportArchive:
-    def __init__(self, report):
-        self.previous = report
-
-    def latest(self, role):
-        return SimpleNamespace(report=lambda: self.previous) if role == "ceo" else None
-
-
 def build(config: Path, roles=("ceo",), previous=None):
     from execreport.config import load_config
     from execreport.pipeline import build as build_reports
 
-    archive = OneReportArchive(previous) if previous is not None else None
+    archive = PreviousReportArchive(previous) if previous is not None else None
     result = build_reports(load_config(config), only=list(roles), archive=archive)
     by_role = {item.report.role: item for item in result.items}
     return by_role["ceo"].report, by_role["ceo"].rendered.markdown

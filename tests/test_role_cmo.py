@@ -12,7 +12,15 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from minidata import ROOT, cli, section, table_rows, write_config, write_entity
+from minidata import (
+    ROOT,
+    PreviousReportArchive,
+    cli,
+    section,
+    table_rows,
+    write_config,
+    write_entity,
+)
 
 AS_OF = date(2025, 3, 31)
 HEADER = "date,amount,account,category,counterparty,memo,service_date,receipt\n"
@@ -104,19 +112,11 @@ def holding(tmp_path: Path) -> Path:
     return write_config(tmp_path, CONFIG, entities=("acme", "beta"))
 
 
-class OneReportArchive:
-    def __init__(self, report):
-        self.previous = report
-
-    def latest(self, role):
-        return SimpleNamespace(report=lambda: self.previous) if role == "cmo" else None
-
-
 def build(config: Path, previous=None):
     from execreport.config import load_config
     from execreport.pipeline import build as build_reports
 
-    archive = OneReportArchive(previous) if previous is not None else None
+    archive = PreviousReportArchive(previous) if previous is not None else None
     result = build_reports(load_config(config), only=["cmo"], archive=archive)
     (item,) = result.items
     return item.report, item.rendered.markdown

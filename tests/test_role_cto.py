@@ -7,12 +7,11 @@ import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from minidata import cli, section, write_config, write_entity
+from minidata import PreviousReportArchive, cli, section, write_config, write_entity
 
 AS_OF = date(2025, 3, 31)
 HEADER = "date,amount,account,category,counterparty,memo,service_date,receipt\n"
@@ -102,23 +101,11 @@ def holding(tmp_path: Path) -> Path:
     return write_config(tmp_path, CONFIG, entities=("acme", "beta"))
 
 
-class OneReportArchive:
-    """Stands in for the archive: `latest(role)` is the given previous report."""
-
-    def __init__(self, report):
-        self.previous = report
-
-    def latest(self, role):
-        if role != self.previous.role:
-            return None
-        return SimpleNamespace(report=lambda: self.previous)
-
-
 def build(config: Path, previous=None):
     from execreport.config import load_config
     from execreport.pipeline import build as build_reports
 
-    archive = OneReportArchive(previous) if previous is not None else None
+    archive = PreviousReportArchive(previous) if previous is not None else None
     result = build_reports(load_config(config), only=["cto"], archive=archive)
     (item,) = result.items
     return item.report, item.rendered.markdown
