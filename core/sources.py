@@ -10,11 +10,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .boards import read_board
 from .errors import DataError
 from .plugin_manager import warn
 
-__all__ = ["FolderSource", "read_board"]
+__all__ = ["FolderSource"]
 
 PROFILE_KEYS = {
     "name",
@@ -126,6 +125,8 @@ def _read_kpis(path: Path) -> list[dict[str, Any]]:
 def _read_boards(folder: Path, board: Any, entity: str) -> list[Any]:
     """The entity's cards: `[entities.<key>] board` (a file or a list of files, in any board
     format), else the folder's `board.json`, else its `board.md`."""
+    from .boards import read_board  # its parsers load when an entity is read, not at CLI start
+
     if board:
         paths = [Path(p) for p in (board if isinstance(board, list) else [board])]
     else:

@@ -11,15 +11,16 @@ The audit BCC travels in the SMTP envelope (RCPT TO) only: the message has no Bc
 from __future__ import annotations
 
 import os
-import smtplib
-import socket
-import ssl
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from execreport import DeliveryError, hookimpl
 
 PASSWORD_ENV = "EXECREPORT_SMTP_PASSWORD"
+
+if TYPE_CHECKING:  # smtplib and ssl load only when mail is sent, not at CLI start
+    import smtplib
+    import ssl
 
 
 def _truthy(value: Any, default: bool) -> bool:
@@ -69,6 +70,8 @@ class SMTPSender:
 
     # -- connection ----------------------------------------------------------------------
     def _context(self) -> ssl.SSLContext:
+        import ssl
+
         try:
             context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
         except (OSError, ssl.SSLError) as exc:
@@ -81,6 +84,10 @@ class SMTPSender:
         return context
 
     def _connect(self) -> smtplib.SMTP:
+        import smtplib
+        import socket
+        import ssl
+
         password = None
         if self.username:
             password = os.environ.get(PASSWORD_ENV)
@@ -143,6 +150,8 @@ class SMTPSender:
 
     def _connection(self) -> smtplib.SMTP:
         """The open connection, or a new one when the server dropped the idle one."""
+        import smtplib
+
         if self._conn is not None:
             try:
                 code, _ = self._conn.noop()
@@ -160,6 +169,8 @@ class SMTPSender:
         self._connection()
 
     def close(self) -> None:
+        import smtplib
+
         if self._conn is not None:
             try:
                 self._conn.quit()
@@ -176,6 +187,8 @@ class SMTPSender:
 
     # -- sending -------------------------------------------------------------------------
     def send(self, message: Any) -> Any:
+        import smtplib
+
         from execreport import Receipt
 
         mime = message.as_mime()
@@ -240,6 +253,7 @@ def _refused(recipients: dict[str, Any]) -> str:
 
 
 def _close(conn: smtplib.SMTP | None) -> None:
+
     if conn is None:
         return
     try:
