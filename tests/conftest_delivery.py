@@ -281,11 +281,16 @@ def burst_rule(burst: int = 4, code: str = "TooManyRequestsException") -> Rule:
 
 class FaultProxy:
     """An HTTP proxy on 127.0.0.1 in front of `target`: `rule(method, path, body)` may answer
-    a request itself (status, headers, body); otherwise the request is forwarded."""
+    a request itself (status, headers, body); otherwise the request is forwarded. `hold`, if
+    given, is called with (method, path, status) after the answer is known and before it is
+    written back: a test can keep an answer from the client that the target already gave."""
 
-    def __init__(self, target: str, rule: Rule) -> None:
+    def __init__(
+        self, target: str, rule: Rule, hold: Callable[[str, str, int], None] | None = None
+    ) -> None:
         self.target = target.removeprefix("http://").rstrip("/")
         self.rule = rule
+        self.hold = hold
         self.log: list[tuple[str, str, int]] = []  # (method, path, status)
         proxy = self
 
@@ -303,13 +308,18 @@ class FaultProxy:
                     answer = proxy.forward(self.command, self.path, dict(self.headers), body)
                 status, headers, payload = answer
                 proxy.log.append((self.command, self.path, status))
-                self.send_response(status)
-                for key, value in headers.items():
-                    if key.lower() not in ("content-length", "transfer-encoding", "connection"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                if proxy.hold is not None:
+                    proxy.hold(self.command, self.path, status)
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                            self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client was killed while it waited
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815
 
@@ -341,8 +351,10 @@ class FaultProxy:
 
 
 @contextlib.contextmanager
-def fault_proxy(target: str, rule: Rule) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(target, rule)
+def fault_proxy(
+    target: str, rule: Rule, hold: Callable[[str, str, int], None] | None = None
+) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(target, rule, hold)
     try:
         yield proxy
     finally:
