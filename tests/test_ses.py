@@ -17,8 +17,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import conftest_delivery as cd  # noqa: E402
+from ci_tools import require_module  # noqa: E402
 
-moto = pytest.importorskip("moto")
+moto = require_module("moto")
 from execreport import DeliveryError, Message  # noqa: E402
 from execreport.config import Config  # noqa: E402
 from execreport.senders.ses import SESSender, TokenBucket, classify, sanitize_tag  # noqa: E402

@@ -11,8 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import conftest_delivery as cd  # noqa: E402
+from ci_tools import require_module  # noqa: E402
 
-pytest.importorskip("aiosmtpd")
+require_module("aiosmtpd")
 
 from execreport import DeliveryError, Message  # noqa: E402
 from execreport.config import Config  # noqa: E402
