@@ -110,8 +110,12 @@ def test_verified_address_passes_check(aws: None) -> None:
 
 
 def test_verified_domain_passes_check(aws: None) -> None:
-    verify("example.com")
-    make_sender().check()
+    verify("example.com")  # the domain of cd.FROM, not the address itself
+    sender = make_sender()
+    sender.check()
+    # the check went past the identity to the account, as for a verified address
+    assert sender.account["SendQuota"]["MaxSendRate"] == 1.0
+    assert sender.rate == 1.0
 
 
 def test_unverified_from_names_address_and_region(aws: None) -> None:
