@@ -67,14 +67,26 @@ def test_without_chromium_the_browser_test_fails_under_ci(no_tools):
 
 
 def test_without_chromium_the_browser_test_skips_outside_ci(no_tools):
-    for ci in (None, "false"):  # unset, or set to a false word
-        done = run_pytest(
-            "-n", "0", "tests/test_html_in_browser.py", env=pytest_env(no_tools, ci=ci)
-        )
-        out = done.stdout + done.stderr
-        assert done.returncode == 0, (ci, out)
-        assert summary(out).startswith("1 skipped in") and "FAILED" not in out, (ci, out)
-        assert "chromium or chromium-browser is not installed" in out, (ci, out)
+    done = run_pytest("-n", "0", "tests/test_html_in_browser.py", env=pytest_env(no_tools, ci=None))
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert summary(out).startswith("1 skipped in") and "FAILED" not in out, out
+    assert "chromium or chromium-browser is not installed" in out, out
+
+
+@pytest.mark.parametrize(
+    "value,ci",
+    [(None, False), ("", False), ("0", False), ("false", False), ("No", False), (" off ", False)]
+    + [("true", True), ("1", True), ("yes", True), ("TRUE", True), ("github", True)],
+)
+def test_ci_is_any_value_but_a_false_word(monkeypatch, value, ci):
+    from ci_tools import in_ci
+
+    if value is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", value)
+    assert in_ci() is ci
 
 
 MODULE_SKIP = (
