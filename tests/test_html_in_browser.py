@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from ci_tools import require_tool
 from minidata import cli, write_config
 
@@ -33,6 +34,7 @@ def dump_dom(browser: str, page: Path, profile: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.timeout(90)  # a CLI run and a headless Chromium
 def test_a_counterparty_named_script_is_shown_as_text_not_run(tmp_path):
     browser = chromium()
     cfg = write_config(tmp_path)

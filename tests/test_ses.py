@@ -20,6 +20,8 @@ import conftest_delivery as cd  # noqa: E402
 from ci_tools import require_module  # noqa: E402
 
 moto = require_module("moto")
+# moto in process, or its server behind a FaultProxy: a hang fails within a minute
+pytestmark = pytest.mark.timeout(60)
 from execreport import DeliveryError, Message  # noqa: E402
 from execreport.config import Config  # noqa: E402
 from execreport.senders.ses import SESSender, TokenBucket, classify, sanitize_tag  # noqa: E402
