@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from minidata import cli, write_config, write_entity
 
@@ -139,6 +139,7 @@ def test_runway_between_the_bands_is_a_warning(tmp_path):
 
 def test_every_section_says_how_it_was_computed(built):
     report, text = built
+    assert len(report["sections"]) >= 5
     for section in report["sections"]:
         assert section["body"].rstrip().splitlines()[-1].startswith("_How this was computed:")
     for heading in (
@@ -417,8 +418,15 @@ def test_cfo_figures_are_invariant_to_row_order(rows, opening, seed):
     assert _build_cfo(rows, opening) == _build_cfo(shuffled, opening)
 
 
+PROFITABLE = [(date(2025, m, 5), 1_000_00, "4000") for m in (1, 2, 3)] + [
+    (date(2025, m, 6), -500_00, "6100") for m in (1, 2, 3)
+]
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(ROW, max_size=25))
+@example(rows=[])  # no revenue: no path
+@example(rows=PROFITABLE)  # a path to check, whatever else hypothesis draws
 def test_the_target_path_ends_at_the_target_and_never_falls(rows):
     m = _build_cfo(rows, "0")["e"]
     if m["target_path"] is None:

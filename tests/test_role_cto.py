@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -469,11 +469,41 @@ stack_item = st.fixed_dictionaries(
 )
 
 
+def failed_checks(item: dict) -> int:
+    """The failing METRICS.md security checks of one stack item, from the rules as written
+    (not the product's code): for a `self_hosted` item (the default, and the only kind the
+    items here are) mfa, tls, hsts, backups, dependency_updates and logging must be true
+    and secrets_in_repo false; an item with sends_mail = true also needs spf and dkim true
+    and dmarc quarantine or reject. Only a TOML true/false counts ("yes" or 1 fails)."""
+    failed = 0
+    for field in ("mfa", "tls", "hsts", "backups", "dependency_updates", "logging"):
+        failed += item.get(field) is not True
+    failed += item.get("secrets_in_repo") is not False
+    if item.get("sends_mail") is True:
+        failed += item.get("spf") is not True
+        failed += item.get("dkim") is not True
+        failed += item.get("dmarc") not in ("quarantine", "reject")
+    return failed
+
+
+def test_failed_checks_counts_by_the_written_rules():
+    good = dict.fromkeys(("mfa", "tls", "hsts", "backups", "dependency_updates", "logging"), True)
+    good["secrets_in_repo"] = False
+    assert failed_checks(good) == 0
+    assert failed_checks({}) == 7  # a missing field fails its check
+    assert failed_checks({**good, "mfa": "yes", "tls": 1, "secrets_in_repo": None}) == 3
+    mailer = {**good, "sends_mail": True}
+    assert failed_checks(mailer) == 3
+    assert failed_checks({**mailer, "spf": True, "dkim": True, "dmarc": "reject"}) == 0
+    assert failed_checks({**mailer, "spf": True, "dkim": True, "dmarc": "Reject"}) == 1
+    assert failed_checks({**good, "sends_mail": "yes", "dmarc": "none"}) == 0  # not a mailer
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(stack_item, max_size=12), st.randoms(use_true_random=False))
 def test_stack_figures_do_not_depend_on_item_order_and_checks_reconcile(items, rnd):
     from execreport import StackItem
-    from execreport.plugins.roles.cto import item_checks, practice_figures, stack_figures
+    from execreport.plugins.roles.cto import practice_figures, stack_figures
 
     models = [StackItem.model_validate(i) for i in items]
     shuffled = list(models)
@@ -483,7 +513,10 @@ def test_stack_figures_do_not_depend_on_item_order_and_checks_reconcile(items, r
     figures = stack_figures(models)
     mailers = sum(1 for i in items if i["sends_mail"] is True)
     assert figures["security_checks"] == 7 * len(items) + 3 * mailers
-    assert figures["security_checks_failed"] == sum(
-        1 for m in models for _, passed in item_checks(m) if not passed
-    )
+    failed = sum(failed_checks(i) for i in items)
+    assert figures["security_checks_failed"] == failed
+    checks = figures["security_checks"]  # passed / checks to two places; null without items
+    score = Decimal(checks - failed) / checks if checks else None
+    cents = None if score is None else float(score.quantize(Decimal("0.01"), ROUND_HALF_UP))
+    assert figures["security_score"] == cents
     assert figures["stack_monthly_cost"] == sum((i["monthly_cost"] for i in items), Decimal("0.00"))

@@ -11,8 +11,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import conftest_delivery as cd  # noqa: E402
+from ci_tools import require_module  # noqa: E402
 
-pytest.importorskip("aiosmtpd")
+require_module("aiosmtpd")
+# each test starts an aiosmtpd server and a CLI run or two: a hang fails within a minute
+pytestmark = pytest.mark.timeout(60)
 
 from execreport import DeliveryError, Message  # noqa: E402
 from execreport.config import Config  # noqa: E402
