@@ -156,7 +156,8 @@ def resend_scope(
             if v
         ]
         if given:
-            fail(f"{' and '.join(given)} only go with --resend", 2)
+            verb = "goes" if len(given) == 1 else "go"
+            fail(f"{' and '.join(given)} {verb} only with --resend", 2)
         return
     if every and (roles or version is not None):
         fail(
@@ -164,6 +165,8 @@ def resend_scope(
             "or drop --all",
             2,
         )
+    if version is not None and len(roles or []) != 1:
+        fail("--version N needs exactly one --role ROLE (versions are numbered per role)", 2)
     if not every and not roles:
         more = " (and --version N)" if command == "send" else ""
         fail(
@@ -171,8 +174,6 @@ def resend_scope(
             "for every role's latest version",
             2,
         )
-    if version is not None and len(roles or []) != 1:
-        fail("--version N needs exactly one --role ROLE (versions are numbered per role)", 2)
 
 
 def announce_resend(every: bool) -> Callable[[Any], None]:

@@ -390,9 +390,9 @@ def _plan(
             elif d is None:
                 detail = "not delivered yet"
             elif d.status == "sending":
-                detail = "interrupted mid-send (uncertain); sent again (--resend)"
+                detail = "was interrupted mid-send (uncertain)"
             elif d.status in ("sent", "uncertain"):
-                detail = f"{d.status}; sent again (--resend)"
+                detail = f"was {d.status}"
             else:
                 detail = d.status  # pending, failed
             out.append(Outcome(v.role, v.version, name, to, "planned", detail, size))
