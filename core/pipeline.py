@@ -132,8 +132,13 @@ def build(
     only: Iterable[str] | None = None,
     archive: Any = None,
     progress: Progress = quiet,
+    consolidate: bool = True,
 ) -> Build:
-    """Load the entities and build every selected role's report (nothing is stored)."""
+    """Load the entities and build every selected role's report (nothing is stored).
+
+    A selected role that consolidates the others (the CEO) sees the same reports as in a
+    full run: they are built too, and left out of the result; `consolidate=False` builds it
+    over the selected roles only (a role's test in isolation)."""
     from .ledger import Ledger, use_database
     from .models import Report, RoleContext, Task
     from .progress import progress_section
@@ -144,9 +149,7 @@ def build(
     pm = plugins.get_plugin_manager()
     roles = selected_roles(config, only)
     wanted = {r.name for r in roles}
-    if only and any(getattr(r, "consolidates", False) for r in roles):
-        # a role that consolidates the others (the CEO) sees the same reports as in a full
-        # run: they are built too, and left out of the result
+    if consolidate and only and any(getattr(r, "consolidates", False) for r in roles):
         roles = _ordered([*roles, *(r for r in enabled_roles(config) if r.name not in wanted)])
     with use_database():
         entities = load_entities(config, day, progress)
