@@ -2,15 +2,22 @@
 
 A version is stored only when a role's content (its Markdown) changes. Each delivery row is
 written before the send (`pending`), taken with a transaction (`sending`) and closed after it
-(`sent` with the provider's id, or `failed`). A row left in `sending` by a process that died
-is `uncertain`: it is not sent again without `--resend`.
+(`sent` with the provider's id, or `failed`). A row taken for sending belongs to the process
+that took it: the row records its owner (pid, host, the process's start time) and a lease that
+the owner renews while it sends. Another run reclaims the row (marks it `uncertain`) only when
+that owner is gone: on the same host, its pid is not alive or is another process now; on
+another host, its lease has expired. An `uncertain` row is not sent again without `--resend`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +25,10 @@ from typing import Any
 
 from .errors import ExecReportError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# how long a taken row stays its owner's without a renewal (seen from another host)
+LEASE_SECONDS = 120.0
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -63,6 +73,13 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE reports ADD COLUMN base_hash TEXT;
     UPDATE reports SET base_hash = content_hash;
     """,
+    # who took a row for sending, and until when (seconds since the epoch) it is theirs
+    3: """
+    ALTER TABLE deliveries ADD COLUMN owner_pid INTEGER;
+    ALTER TABLE deliveries ADD COLUMN owner_host TEXT;
+    ALTER TABLE deliveries ADD COLUMN owner_started TEXT;
+    ALTER TABLE deliveries ADD COLUMN lease_until REAL;
+    """,
 }
 
 
@@ -72,6 +89,85 @@ def _now() -> str:
 
 def content_hash(markdown: str) -> str:
     return hashlib.sha256(markdown.encode("utf-8")).hexdigest()
+
+
+# -- owners -------------------------------------------------------------------------------
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        return ""
+
+
+def process_started(pid: int) -> str | None:
+    """When process `pid` started, as an opaque string (None if it cannot be told, or the
+    process is gone or a zombie). Two processes that reuse one pid never share it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    if len(fields) < 20 or fields[0] in ("Z", "X"):  # a zombie has finished already
+        return None
+    # field 22 of proc(5): start time in clock ticks after boot; the boot id tells reboots apart
+    return f"{_boot_id()}:{fields[19]}"
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill would end the process there: assume it lives
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    except OSError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process that takes delivery rows: this one, by default."""
+
+    pid: int
+    host: str
+    started: str | None
+
+    @classmethod
+    def me(cls) -> Owner:
+        pid = os.getpid()
+        return cls(pid=pid, host=socket.gethostname(), started=process_started(pid))
+
+    def gone(
+        self,
+        pid: int | None,
+        host: str | None,
+        started: str | None,
+        lease: float | None,
+        now: float,
+    ) -> bool:
+        """Whether the owner recorded on a row (pid, host, start, lease) no longer holds it,
+        as far as this process can tell."""
+        if pid is None or host is None:
+            return True  # taken before owners were recorded (schema 2): nobody renews it
+        if host != self.host:
+            return lease is None or lease < now
+        if not pid_alive(pid):
+            return True
+        if started is None:
+            return False  # recorded without a start time: a live pid is all we know
+        current = process_started(pid)
+        if current is None:
+            # with /proc, an unreadable entry is a process gone (or a zombie); without it,
+            # a live pid is all that can be told
+            return Path("/proc/self/stat").exists()
+        return current != started
 
 
 @dataclass(frozen=True)
@@ -113,23 +209,56 @@ class Delivery:
     error: str | None
     created_at: str
     updated_at: str
+    # schema 3: who took the row for sending, and until when it is theirs
+    owner_pid: int | None = None
+    owner_host: str | None = None
+    owner_started: str | None = None
+    lease_until: float | None = None
 
 
 class Archive:
-    """Report versions and their deliveries in one SQLite file (WAL, transactions)."""
+    """Report versions and their deliveries in one SQLite file (WAL, transactions).
 
-    def __init__(self, path: str | Path) -> None:
+    `readonly` opens an existing archive without writing anything to it, not even a schema
+    migration (for planning and previews); an older schema is read as it is."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        readonly: bool = False,
+        owner: Owner | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        self.owner = owner or Owner.me()
+        self.lease_seconds = lease_seconds
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            if readonly:
+                uri = self.path.resolve().as_uri() + "?mode=ro"
+                self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            if readonly:
+                self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            else:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA foreign_keys=ON")
         except (OSError, sqlite3.Error) as exc:
             raise ExecReportError(f"{self.path}: cannot open the archive: {exc}") from None
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        if readonly:
+            current = self.schema_version
+            if current > SCHEMA_VERSION:
+                raise ExecReportError(
+                    f"{self.path}: archive schema {current} is newer than this execreport "
+                    f"({SCHEMA_VERSION}); upgrade execreport"
+                )
+        else:
+            self._migrate()
 
     def close(self) -> None:
         self.db.close()
@@ -186,6 +315,8 @@ class Archive:
         base_digest = content_hash(base if base is not None else rendered.markdown)
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            # read inside the write lock: of two runs storing the same content, one stores it
+            # and the other finds it stored
             last = self.db.execute(
                 "SELECT * FROM reports WHERE role = ? ORDER BY version DESC LIMIT 1",
                 (report.role,),
@@ -223,6 +354,17 @@ class Archive:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    def peek(
+        self, report: Any, rendered: Any, *, base: str | None = None
+    ) -> tuple[Version | None, int]:
+        """What `store` would do, writing nothing: the stored version the report matches
+        (and its number), or None and the number a new version would get."""
+        base_digest = content_hash(base if base is not None else rendered.markdown)
+        last = self.latest(report.role)
+        if last is not None and base_digest in (last.base_hash, last.content_hash):
+            return last, last.version
+        return None, (last.version if last else 0) + 1
 
     def latest(self, role: str) -> Version | None:
         row = self.db.execute(
@@ -270,21 +412,61 @@ class Archive:
         ).fetchone()
         return _delivery(row)
 
+    def delivery(self, delivery_id: int) -> Delivery | None:
+        row = self.db.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+        return _delivery(row) if row else None
+
+    def find_delivery(self, report_id: int, sender: str, recipients: list[str]) -> Delivery | None:
+        """The row for (version, recipient list, sender), if one was planned."""
+        row = self.db.execute(
+            "SELECT * FROM deliveries WHERE report_id = ? AND recipients = ? AND sender = ?",
+            (report_id, json.dumps(sorted(recipients)), sender),
+        ).fetchone()
+        return _delivery(row) if row else None
+
     def claim(self, delivery_id: int, *, resend: bool = False) -> bool:
-        """Take a delivery for sending. Only one process can take a row; a row already
-        sent, or left in `sending`/`uncertain`, is taken only with `resend`."""
-        allowed = (
-            ("pending", "failed", "sent", "sending", "uncertain")
-            if resend
-            else ("pending", "failed")
-        )
+        """Take a delivery for sending, as this archive's owner, with a lease. Only one
+        process can take a row; a row already sent or `uncertain` is taken only with
+        `resend`; a row in `sending` (another live run's) never."""
+        allowed = ("pending", "failed", "sent", "uncertain") if resend else ("pending", "failed")
         marks = ",".join("?" for _ in allowed)
+        me = self.owner
         cur = self.db.execute(
             f"UPDATE deliveries SET status = 'sending', attempt = attempt + 1, error = NULL, "
-            f"updated_at = ? WHERE id = ? AND status IN ({marks})",
-            (_now(), delivery_id, *allowed),
+            f"updated_at = ?, owner_pid = ?, owner_host = ?, owner_started = ?, "
+            f"lease_until = ? WHERE id = ? AND status IN ({marks})",
+            (
+                _now(),
+                me.pid,
+                me.host,
+                me.started,
+                time.time() + self.lease_seconds,
+                delivery_id,
+                *allowed,
+            ),
         )
         return cur.rowcount == 1
+
+    def renew(self) -> int:
+        """Extend the lease of every row this owner holds in `sending`; returns how many."""
+        me = self.owner
+        cur = self.db.execute(
+            "UPDATE deliveries SET lease_until = ? WHERE status = 'sending' AND owner_pid = ? "
+            "AND owner_host = ? AND owner_started IS ?",
+            (time.time() + self.lease_seconds, me.pid, me.host, me.started),
+        )
+        return cur.rowcount
+
+    def keep_leases(self, every: float | None = None) -> LeaseKeeper:
+        """A thread renewing this owner's leases (a long send, SES pacing between the parts
+        of a long list) until it is stopped; use it as a context manager."""
+        return LeaseKeeper(self, every if every is not None else self.lease_seconds / 4)
+
+    def owner_gone(self, d: Delivery, now: float | None = None) -> bool:
+        """Whether the process that took `d` for sending no longer holds it."""
+        return self.owner.gone(
+            d.owner_pid, d.owner_host, d.owner_started, d.lease_until, now or time.time()
+        )
 
     def mark_sent(self, delivery_id: int, message_id: str) -> None:
         self.db.execute(
@@ -307,18 +489,33 @@ class Archive:
             (error, _now(), delivery_id),
         )
 
+    def reclaim(self) -> tuple[list[Delivery], list[Delivery]]:
+        """Rows in `sending` whose owner is gone become `uncertain` (the first list); rows
+        another live run still holds are left alone (the second list)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = [
+                _delivery(r)
+                for r in self.db.execute("SELECT * FROM deliveries WHERE status = 'sending'")
+            ]
+            now = time.time()
+            gone = [d for d in rows if self.owner_gone(d, now)]
+            held = [d for d in rows if d not in gone]
+            for d in gone:
+                self.db.execute(
+                    "UPDATE deliveries SET status = 'uncertain', error = ?, updated_at = ? "
+                    "WHERE id = ? AND status = 'sending'",
+                    (_interrupted(d), _now(), d.id),
+                )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return gone, held
+
     def mark_uncertain(self) -> list[Delivery]:
         """Rows a dead process left in `sending` become `uncertain`; returns them."""
-        rows = self.db.execute("SELECT * FROM deliveries WHERE status = 'sending'").fetchall()
-        found = [_delivery(r) for r in rows]
-        if found:
-            self.db.execute(
-                "UPDATE deliveries SET status = 'uncertain', error = 'the process stopped "
-                "between the send request and its record; check the recipient before "
-                "--resend', updated_at = ? WHERE status = 'sending'",
-                (_now(),),
-            )
-        return found
+        return self.reclaim()[0]
 
     def deliveries(self, report_id: int | None = None, status: str | None = None) -> list[Delivery]:
         query, params = "SELECT * FROM deliveries WHERE 1=1", list[Any]()
@@ -350,8 +547,55 @@ class Archive:
         return _version(row) if row else None
 
 
+class LeaseKeeper:
+    """Renews an owner's leases from a thread (its own connection) every `every` seconds."""
+
+    def __init__(self, archive: Archive, every: float) -> None:
+        self.archive = archive
+        self.every = max(every, 0.05)
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def _loop(self) -> None:
+        try:
+            db = Archive(
+                self.archive.path,
+                owner=self.archive.owner,
+                lease_seconds=self.archive.lease_seconds,
+            )
+        except ExecReportError:
+            return
+        try:
+            while not self.stop_event.wait(self.every):
+                try:
+                    db.renew()
+                except sqlite3.Error:
+                    pass  # busy for 30 s: the next round tries again
+        finally:
+            db.close()
+
+    def __enter__(self) -> LeaseKeeper:
+        self.thread = threading.Thread(target=self._loop, name="execreport-lease", daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout=35)
+
+
+def _interrupted(d: Delivery) -> str:
+    who = f" (pid {d.owner_pid} on {d.owner_host})" if d.owner_pid else ""
+    return (
+        f"the process that took it{who} stopped between the send request and its record; "
+        "check the recipient before --resend"
+    )
+
+
 def _version(row: sqlite3.Row) -> Version:
     data = dict(row)
+    data.setdefault("base_hash", None)  # a schema-1 archive opened read-only
     data["critical"] = bool(data["critical"])
     return Version(**data)
 

@@ -53,6 +53,30 @@ EnvFileOpt = Annotated[
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+ResendOpt = Annotated[
+    bool,
+    typer.Option(
+        "--resend",
+        help="Send again on purpose what was already sent or is uncertain; needs --role "
+        "(and, for send, --version) or --all.",
+    ),
+]
+AllOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all", help="With --resend: send every role's latest version again (listed first)."
+    ),
+]
+RecipientOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--recipient",
+        metavar="ADDRESS",
+        help="With --resend: send only to this reader of the report (repeatable); the audit "
+        "BCC goes too.",
+    ),
+]
+
 
 def fail(message: str, code: int) -> None:
     print(f"execreport: error: {message}", file=sys.stderr)
@@ -112,6 +136,63 @@ def to_jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def resend_scope(
+    command: str,
+    resend: bool,
+    roles: list[str] | None,
+    version: int | None,
+    recipients: list[str] | None,
+    every: bool,
+) -> None:
+    """A resend says what it sends again; anything else is refused (exit 2, one line)."""
+    if not resend:
+        given = [
+            n
+            for n, v in (
+                ("--version", version is not None),
+                ("--recipient", recipients),
+                ("--all", every),
+            )
+            if v
+        ]
+        if given:
+            verb = "goes" if len(given) == 1 else "go"
+            fail(f"{' and '.join(given)} {verb} only with --resend", 2)
+        return
+    if every and (roles or version is not None):
+        fail(
+            "--resend --all sends every role's latest version again: drop --role/--version, "
+            "or drop --all",
+            2,
+        )
+    if version is not None and len(roles or []) != 1:
+        fail("--version N needs exactly one --role ROLE (versions are numbered per role)", 2)
+    if not every and not roles:
+        more = " (and --version N)" if command == "send" else ""
+        fail(
+            f"{command} --resend needs what to send again: add --role ROLE{more}, or --all "
+            "for every role's latest version",
+            2,
+        )
+
+
+def announce_resend(every: bool) -> Callable[[Any], None]:
+    """Print, before anything is sent, what a resend sends again."""
+    from .pipeline import recipients_display
+
+    def show(plan: Any) -> None:
+        scope = " (--all)" if every else ""
+        print(f"Resending {len(plan)} message{'s' if len(plan) != 1 else ''}{scope}:")
+        for o in plan:
+            print(
+                f"  {o.role} v{o.version} via {o.sender} to {recipients_display(o.recipients)}"
+                f" ({o.detail})"
+            )
+        sys.stdout.flush()
+
+    return show
+
+
 def table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
@@ -135,12 +216,9 @@ def run(
             "(order, recipients, sender, sizes); send and archive nothing.",
         ),
     ] = False,
-    resend: Annotated[
-        bool,
-        typer.Option(
-            "--resend", help="Send again on purpose, even what was already sent or is uncertain."
-        ),
-    ] = False,
+    resend: ResendOpt = False,
+    every: AllOpt = False,
+    recipient: RecipientOpt = None,
     force: Annotated[
         str | None,
         typer.Option(
@@ -157,6 +235,7 @@ def run(
     from .pipeline import recipients_display
     from .pipeline import run as run_pipeline
 
+    resend_scope("run", resend, role, None, recipient, every)
     cfg = setup(config, env_file)
     result = run_pipeline(
         cfg,
@@ -165,6 +244,8 @@ def run(
         dry_run=dry_run,
         resend=resend,
         force=force,
+        recipients=recipient or None,
+        announce=announce_resend(every),
         progress=progress(quiet),
     )
     b = result.build
@@ -174,7 +255,7 @@ def run(
     rows = []
     for i, o in enumerate(result.outcomes, 1):
         crit = next((it.critical for it in b.items if it.role.name == o.role), False)
-        size = f"{o.size / 1024:.1f} KiB" if dry_run else o.detail
+        size = [f"{o.size / 1024:.1f} KiB"] if dry_run else []
         rows.append(
             [
                 str(i),
@@ -184,10 +265,12 @@ def run(
                 o.sender,
                 o.status,
                 recipients_display(o.recipients),
-                size,
+                *size,
+                o.detail,
             ]
         )
-    header = ["#", "role", "", "version", "sender", "status", "to", "size" if dry_run else "detail"]
+    header = ["#", "role", "", "version", "sender", "status", "to"]
+    header += ["size", "detail"] if dry_run else ["detail"]
     print(table(rows, header))
     counts: dict[str, int] = {}
     for o in result.outcomes:
@@ -202,14 +285,35 @@ def run(
 def send(
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
-    resend: Annotated[bool, typer.Option("--resend", help="Send again on purpose.")] = False,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", "-r", help="Only this role (repeatable).")
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version", metavar="N", help="With --resend and one --role: that archived version."
+        ),
+    ] = None,
+    resend: ResendOpt = False,
+    every: AllOpt = False,
+    recipient: RecipientOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
-    """Deliver what is archived and not yet delivered (after a crash or a quota stop)."""
+    """Deliver what is archived and not yet delivered (after a crash or a quota stop), or,
+    with --resend, send one version (or --all) again on purpose."""
     from .pipeline import recipients_display, send_pending
 
+    resend_scope("send", resend, role, version, recipient, every)
     cfg = setup(config, env_file)
-    result = send_pending(cfg, resend=resend, progress=progress(quiet))
+    result = send_pending(
+        cfg,
+        resend=resend,
+        roles=role or None,
+        version=version,
+        recipients=recipient or None,
+        announce=announce_resend(every),
+        progress=progress(quiet),
+    )
     rows = [
         [o.role, f"v{o.version}", o.sender, o.status, recipients_display(o.recipients), o.detail]
         for o in result.outcomes
@@ -238,9 +342,14 @@ def build(
 ) -> None:
     """Build the reports and print them (Markdown, or JSON with --json); nothing is sent."""
     from .pipeline import build as build_reports
+    from .pipeline import reading_archive
 
     cfg = setup(config, env_file)
-    result = build_reports(cfg, as_of=parse_date(as_of), only=role, progress=progress(quiet))
+    # the same report `run` would deliver: compared with the last delivered version
+    with reading_archive(cfg) as archive:
+        result = build_reports(
+            cfg, as_of=parse_date(as_of), only=role, archive=archive, progress=progress(quiet)
+        )
     if as_json:
         out = []
         for item in result.items:
@@ -283,11 +392,12 @@ def preview(
     ] = None,
 ) -> None:
     """Build one report and write its email HTML to a file; prints the path."""
-    from .pipeline import archive_path
+    from .pipeline import archive_path, reading_archive
     from .pipeline import build as build_reports
 
     cfg = setup(config, env_file)
-    result = build_reports(cfg, as_of=parse_date(as_of), only=[role])
+    with reading_archive(cfg) as archive:
+        result = build_reports(cfg, as_of=parse_date(as_of), only=[role], archive=archive)
     item = result.items[0]
     path = output or archive_path(cfg).parent / "preview" / f"{role}.html"
     path.parent.mkdir(parents=True, exist_ok=True)

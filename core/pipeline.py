@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -50,7 +51,7 @@ class Outcome:
     version: int
     sender: str
     recipients: list[str]
-    status: str  # sent | skipped | failed | uncertain | pending | planned
+    status: str  # sent | skipped | in-flight | failed | uncertain | pending | planned
     detail: str = ""
     size: int = 0
 
@@ -62,7 +63,11 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return all(o.status in ("sent", "skipped", "planned") for o in self.outcomes)
+        # a row another live run is sending is that run's to report, not a failure here
+        return all(o.status in OK_STATUSES for o in self.outcomes)
+
+
+OK_STATUSES = ("sent", "skipped", "planned", "in-flight")
 
 
 # -- sources ----------------------------------------------------------------------------
@@ -100,12 +105,23 @@ def selected_roles(config: Config, only: Iterable[str] | None = None) -> list[An
         )
     chosen = [registered[n] for n in names]
     if not only:
-        chosen = [
-            r for r in chosen if config.roles.get(r.name) is None or config.roles[r.name].enabled
-        ]
+        chosen = [r for r in chosen if _enabled(config, r.name)]
+    return _ordered(chosen)
+
+
+def _enabled(config: Config, name: str) -> bool:
+    return config.roles.get(name) is None or config.roles[name].enabled
+
+
+def enabled_roles(config: Config) -> list[Any]:
+    """The roles a full run builds (no warnings: `selected_roles` gives those)."""
+    return _ordered([r for n, r in plugins.roles().items() if _enabled(config, n)])
+
+
+def _ordered(roles: list[Any]) -> list[Any]:
     # roles that summarise the others (the CEO's shortfalls) are built after them
     return sorted(
-        chosen, key=lambda r: (bool(getattr(r, "consolidates", False)), r.priority, r.name)
+        roles, key=lambda r: (bool(getattr(r, "consolidates", False)), r.priority, r.name)
     )
 
 
@@ -116,8 +132,13 @@ def build(
     only: Iterable[str] | None = None,
     archive: Any = None,
     progress: Progress = quiet,
+    consolidate: bool = True,
 ) -> Build:
-    """Load the entities and build every selected role's report (nothing is stored)."""
+    """Load the entities and build every selected role's report (nothing is stored).
+
+    A selected role that consolidates the others (the CEO) sees the same reports as in a
+    full run: they are built too, and left out of the result; `consolidate=False` builds it
+    over the selected roles only (a role's test in isolation)."""
     from .ledger import Ledger, use_database
     from .models import Report, RoleContext, Task
     from .progress import progress_section
@@ -127,6 +148,9 @@ def build(
     period = config.period(day)
     pm = plugins.get_plugin_manager()
     roles = selected_roles(config, only)
+    wanted = {r.name for r in roles}
+    if consolidate and only and any(getattr(r, "consolidates", False) for r in roles):
+        roles = _ordered([*roles, *(r for r in enabled_roles(config) if r.name not in wanted)])
     with use_database():
         entities = load_entities(config, day, progress)
         consolidated = Ledger.consolidate([e.ledger for e in entities])
@@ -185,6 +209,7 @@ def build(
             pm.hook.report_built(report=report, ctx=ctx)
             rendered = render(report, as_of=day, period=period, entities=entities)
             items.append(Built(role=role, report=report, rendered=rendered))
+    items = [b for b in items if b.role.name in wanted]
     items.sort(key=lambda b: (not b.critical, b.role.priority, b.role.name))
     return Build(as_of=day, period=period, entities=entities, items=items)
 
@@ -270,32 +295,34 @@ def deliver(
     *,
     resend: bool = False,
     dry_run: bool = False,
+    recipients: dict[str, list[str]] | None = None,
     progress: Progress = quiet,
 ) -> list[Outcome]:
     """Deliver archived versions, in the given order, through every configured sender,
-    each (version, recipients, sender) exactly once."""
+    each (version, recipients, sender) exactly once. `recipients` replaces a role's list
+    (a resend to one reader). With `dry_run`, decide exactly as a real run would, from what
+    the archive holds (`archive` may be None: nothing archived yet), and write nothing."""
     pm = plugins.get_plugin_manager()
     check_delivery(config, [v.role for v in versions])
     senders = make_senders(config)
     bcc = config.delivery.bcc
     if dry_run:
-        out = []
-        for v in versions:
-            for name, _ in senders:
-                to = config.recipients(v.role)
-                size = len(message_for(config, v, name, to, bcc).as_mime().as_bytes())
-                out.append(Outcome(v.role, v.version, name, to, "planned", "", size))
-        return out
-    for v in archive.mark_uncertain():
-        progress(f"delivery {v.id} was interrupted mid-send: marked uncertain")
+        return _plan(config, archive, versions, senders, bcc, resend, recipients)
+    reclaimed, held = archive.reclaim()
+    for d in reclaimed:
+        who = f" (pid {d.owner_pid} on {d.owner_host} is gone)" if d.owner_pid else ""
+        progress(f"delivery {d.id} was interrupted mid-send{who}: marked uncertain")
+    for d in held:
+        progress(f"delivery {d.id} is in flight in another run (pid {d.owner_pid}): left alone")
     planned = []
     for v in versions:
         for name, sender in senders:
-            to = config.recipients(v.role)
+            to = (recipients or {}).get(v.role) or config.recipients(v.role)
             d = archive.plan_delivery(v.id, name, to, bcc)
             planned.append((v, name, sender, d))
     try:
-        return _deliver_planned(config, archive, planned, bcc, resend, progress, pm)
+        with archive.keep_leases():
+            return _deliver_planned(config, archive, planned, bcc, resend, progress, pm)
     finally:
         for _, sender in senders:  # a sender holding a connection (SMTP) lets it go
             close = getattr(sender, "close", None)
@@ -304,6 +331,75 @@ def deliver(
                     close()
                 except Exception:
                     pass
+
+
+def _in_flight(d: Any) -> tuple[str, str]:
+    return "in-flight", f"in flight in another run (pid {d.owner_pid})"
+
+
+def _skip(
+    config: Config, archive: Any, v: Any, name: str, d: Any, resend: bool
+) -> tuple[str, str] | None:
+    """Why the row `d` (None: not planned yet) of version `v` via `name` is not sent: a
+    (status, detail) pair, or None when it goes out."""
+    status = d.status if d is not None else None
+    if status == "sending":
+        if not archive.owner_gone(d):
+            return _in_flight(d)  # even with --resend: it is another live run's
+        # only a dry run sees this: a real run has reclaimed it, as `uncertain`, by now
+        status = "uncertain"
+    if resend:
+        return None
+    if status == "sent":
+        return "skipped", "already sent"
+    if status == "uncertain":
+        return "uncertain", "outcome unknown; not resent without --resend"
+    if config.delivery.only_when_changed and archive is not None:
+        last = archive.last_delivered(
+            v.role, name, d.recipients if d else config.recipients(v.role)
+        )
+        # "same content": the same report apart from its comparisons with the previous one
+        if (
+            last is not None
+            and last.id != v.id
+            and (last.base_hash or last.content_hash) == (v.base_hash or v.content_hash)
+        ):
+            return "skipped", "content unchanged"
+    return None
+
+
+def _plan(
+    config: Config,
+    archive: Any,
+    versions: list[Any],
+    senders: list[tuple[str, Any]],
+    bcc: list[str],
+    resend: bool,
+    recipients: dict[str, list[str]] | None,
+) -> list[Outcome]:
+    """The dry run's plan: each row's fate in a real run, from the archive as it is."""
+    out = []
+    for v in versions:
+        to = (recipients or {}).get(v.role) or config.recipients(v.role)
+        for name, _ in senders:
+            d = archive.find_delivery(v.id, name, to) if archive is not None and v.id else None
+            size = len(message_for(config, v, name, to, bcc).as_mime().as_bytes())
+            skip = _skip(config, archive, v, name, d, resend)
+            if skip is not None:
+                out.append(Outcome(v.role, v.version, name, to, skip[0], skip[1], size))
+                continue
+            if not v.id:
+                detail = "new version"
+            elif d is None:
+                detail = "not delivered yet"
+            elif d.status == "sending":
+                detail = "was interrupted mid-send (uncertain)"
+            elif d.status in ("sent", "uncertain"):
+                detail = f"was {d.status}"
+            else:
+                detail = d.status  # pending, failed
+            out.append(Outcome(v.role, v.version, name, to, "planned", detail, size))
+    return out
 
 
 def _deliver_planned(
@@ -320,20 +416,9 @@ def _deliver_planned(
     # before the first message leaves: a bad board or an unverified identity sends nothing
     skip: dict[int, tuple[str, str]] = {}
     for v, name, _, d in planned:
-        if d.status == "sent" and not resend:
-            skip[d.id] = ("skipped", "already sent")
-        elif d.status in ("uncertain", "sending") and not resend:
-            skip[d.id] = ("uncertain", "outcome unknown; not resent without --resend")
-        elif config.delivery.only_when_changed and not resend:
-            last = archive.last_delivered(v.role, name, d.recipients)
-            # "same content": the same report apart from its comparisons with the previous one
-            same = (
-                (last.base_hash or last.content_hash) == (v.base_hash or v.content_hash)
-                if (last is not None)
-                else False
-            )
-            if last is not None and last.id != v.id and same:
-                skip[d.id] = ("skipped", "content unchanged")
+        why = _skip(config, archive, v, name, d, resend)
+        if why is not None:
+            skip[d.id] = why
     checked: set[str] = set()
     for _, name, sender, d in planned:
         if d.id not in skip and name not in checked:
@@ -354,7 +439,14 @@ def _deliver_planned(
         if hasattr(sender, "wait"):
             sender.wait()  # pacing happens before the row is taken: a kill here loses nothing
         if not archive.claim(d.id, resend=resend):
-            outcomes.append(Outcome(**base, status="skipped", detail="taken by another run"))
+            now = archive.delivery(d.id)
+            if now is not None and now.status == "sending":
+                status, detail = _in_flight(now)
+            else:
+                state = now.status if now is not None else "gone"
+                status, detail = "skipped", f"taken by another run ({state})"
+            outcomes.append(Outcome(**base, status=status, detail=detail))
+            progress(f"{v.role} v{v.version} via {name}: {detail}")
             continue
         try:
             receipt = sender.send(message)
@@ -461,6 +553,23 @@ def open_archive(config: Config) -> Any:
     return Archive(archive_path(config))
 
 
+@contextlib.contextmanager
+def reading_archive(config: Config) -> Iterator[Any]:
+    """The archive opened read-only (nothing is written, not even a migration), or None
+    when there is none yet: for a dry run, `build` and `preview`."""
+    from .archive import Archive
+
+    path = archive_path(config)
+    if not path.exists():
+        yield None
+        return
+    archive = Archive(path, readonly=True)
+    try:
+        yield archive
+    finally:
+        archive.close()
+
+
 def run(
     config: Config,
     *,
@@ -469,15 +578,22 @@ def run(
     dry_run: bool = False,
     resend: bool = False,
     force: str | None = None,
+    recipients: list[str] | None = None,
+    announce: Callable[[list[Outcome]], None] | None = None,
     progress: Progress = quiet,
 ) -> RunResult:
     """The main job: build, archive, deliver. Guards stop it before anything is sent
-    unless `force` gives the reason to send anyway (recorded in the archive)."""
+    unless `force` gives the reason to send anyway (recorded in the archive).
+
+    A dry run reads the archive and plans what a real run would do (the same versions, new
+    or unchanged, and the same skips) without writing anything. With `resend`, `announce`
+    is given the plan of what goes out again before anything is sent."""
     from .errors import GuardError
 
     # fail on bad delivery config before the (possibly long) build
     make_senders(config)
-    with open_archive(config) as archive:
+    opened = reading_archive(config) if dry_run else open_archive(config)
+    with opened as archive:
         result = build(config, as_of=as_of, only=only, archive=archive, progress=progress)
         check_delivery(config, [b.role.name for b in result.items])
         problems = guard_problems(config, result)
@@ -495,9 +611,7 @@ def run(
         versions = []
         for item in result.items:
             if dry_run:
-                from .archive import Version, content_hash
-
-                versions.append(_unsaved(item, result, Version, content_hash))
+                versions.append(_would_store(archive, item, result, progress))
                 continue
             item.version, item.new = archive.store(
                 item.report,
@@ -511,13 +625,95 @@ def run(
             state = "new version" if item.new else "unchanged"
             progress(f"archived {item.role.name} v{item.version.version} ({state})")
             versions.append(item.version)
+        by_role = _readers(config, versions, recipients, archive) if recipients else None
+        if by_role is not None:
+            versions = [v for v in versions if v.role in by_role]
+        if resend and announce is not None and not dry_run:
+            announce(
+                _planned_only(
+                    deliver(
+                        config, archive, versions, resend=True, dry_run=True, recipients=by_role
+                    )
+                )
+            )
         outcomes = deliver(
-            config, archive, versions, resend=resend, dry_run=dry_run, progress=progress
+            config,
+            archive,
+            versions,
+            resend=resend,
+            dry_run=dry_run,
+            recipients=by_role,
+            progress=progress,
         )
     run_result = RunResult(build=result, outcomes=outcomes)
     if not dry_run:
         report_failures(config, run_result, progress)
     return run_result
+
+
+def _would_store(archive: Any, item: Built, result: Build, progress: Progress) -> Any:
+    """The version a real run's `store` would give `item`: the archived one when the content
+    is unchanged, else an unsaved one with the next number (id 0)."""
+    from .archive import Version, content_hash
+
+    existing, number = (
+        archive.peek(item.report, item.rendered, base=item.rendered.base)
+        if archive is not None
+        else (None, 1)
+    )
+    if existing is not None:
+        progress(f"would archive nothing for {item.role.name}: v{number} unchanged")
+        return existing
+    progress(f"would archive {item.role.name} v{number} (new version)")
+    r = item.report
+    return Version(
+        id=0,
+        role=r.role,
+        version=number,
+        content_hash=content_hash(item.rendered.markdown),
+        as_of=result.as_of.isoformat(),
+        period=result.period,
+        built_at="",
+        title=r.title,
+        subject=r.subject,
+        critical=r.critical,
+        priority=r.priority,
+        markdown=item.rendered.markdown,
+        html=item.rendered.html,
+        text=item.rendered.text,
+        report_json=r.model_dump_json(),
+        base_hash=content_hash(item.rendered.base),
+    )
+
+
+def _planned_only(outcomes: list[Outcome]) -> list[Outcome]:
+    return [o for o in outcomes if o.status == "planned"]
+
+
+def _readers(
+    config: Config, versions: list[Any], addresses: list[str], archive: Any = None
+) -> dict[str, list[str]]:
+    """Per role, which of `addresses` read its report (as configured, or as recorded on a
+    delivery of that version): a resend to one reader never reaches anyone else. An
+    address that reads none of `versions` is refused."""
+    wanted = {bare_address(a).lower(): a for a in addresses}
+    out: dict[str, list[str]] = {}
+    for v in versions:
+        readers = list(config.recipients(v.role))
+        if archive is not None and v.id:
+            readers += [a for d in archive.deliveries(report_id=v.id) for a in d.recipients]
+        known = {bare_address(a).lower(): a for a in readers}
+        chosen = [known[k] for k in wanted if k in known]
+        if chosen:
+            out[v.role] = list(dict.fromkeys(chosen))
+    for key, given in wanted.items():
+        if not any(key in {bare_address(a).lower() for a in lst} for lst in out.values()):
+            names = ", ".join(f"{v.role} v{v.version}" for v in versions) or "nothing"
+            raise ConfigError(
+                f"--recipient {given}: not a recipient of {names}; resend only to a reader "
+                "of the report"
+            )
+    return out
 
 
 def report_failures(config: Config, result: RunResult, progress: Progress = quiet) -> None:
@@ -536,33 +732,50 @@ def report_failures(config: Config, result: RunResult, progress: Progress = quie
         )
 
 
-def _unsaved(item: Built, result: Build, Version: Any, content_hash: Any) -> Any:
-    r = item.report
-    return Version(
-        id=0,
-        role=r.role,
-        version=0,
-        content_hash=content_hash(item.rendered.markdown),
-        as_of=result.as_of.isoformat(),
-        period=result.period,
-        built_at="",
-        title=r.title,
-        subject=r.subject,
-        critical=r.critical,
-        priority=r.priority,
-        markdown=item.rendered.markdown,
-        html=item.rendered.html,
-        text=item.rendered.text,
-        report_json=r.model_dump_json(),
-    )
-
-
-def send_pending(config: Config, *, resend: bool = False, progress: Progress = quiet) -> RunResult:
-    """Deliver the latest archived version of each role that is not yet delivered."""
+def send_pending(
+    config: Config,
+    *,
+    resend: bool = False,
+    roles: Iterable[str] | None = None,
+    version: int | None = None,
+    recipients: list[str] | None = None,
+    announce: Callable[[list[Outcome]], None] | None = None,
+    progress: Progress = quiet,
+) -> RunResult:
+    """Deliver the latest archived version of each role (or of `roles`; or `version` of the
+    one role) that is not yet delivered; with `resend`, send those again on purpose (to
+    `recipients` only, when given), after `announce` was shown what goes out."""
     with open_archive(config) as archive:
-        latest = [v for v in (archive.latest(r) for r in _archived_roles(archive)) if v]
-        latest.sort(key=lambda v: (not v.critical, v.priority, v.role))
-        outcomes = deliver(config, archive, latest, resend=resend, progress=progress)
+        archived = _archived_roles(archive)
+        chosen = list(dict.fromkeys(roles or archived))
+        missing = [r for r in chosen if r not in archived]
+        if missing:
+            raise ConfigError(
+                f"no archived version of role {missing[0]!r} in {archive_path(config)} "
+                f"(archived: {', '.join(archived) or 'none'})"
+            )
+        if version is not None:
+            if len(chosen) != 1:
+                raise ConfigError("--version N needs one --role ROLE (versions are per role)")
+            found = archive.version(chosen[0], version)
+            if found is None:
+                numbers = ", ".join(str(v.version) for v in archive.versions(chosen[0]))
+                raise ConfigError(
+                    f"role {chosen[0]!r} has no version {version} (versions: {numbers})"
+                )
+            selected = [found]
+        else:
+            selected = [v for v in (archive.latest(r) for r in chosen) if v]
+        selected.sort(key=lambda v: (not v.critical, v.priority, v.role))
+        by_role = _readers(config, selected, recipients, archive) if recipients else None
+        if by_role is not None:
+            selected = [v for v in selected if v.role in by_role]
+        if resend and announce is not None:
+            plan = deliver(config, archive, selected, resend=True, dry_run=True, recipients=by_role)
+            announce(_planned_only(plan))
+        outcomes = deliver(
+            config, archive, selected, resend=resend, recipients=by_role, progress=progress
+        )
     run_result = RunResult(build=None, outcomes=outcomes)
     report_failures(config, run_result, progress)
     return run_result

@@ -67,7 +67,7 @@ def test_a_rerun_adds_no_duplicate_cards(tmp_path):
     run(cfg)
     first = (tmp_path / "board.md").read_bytes()
     run(cfg)
-    run(cfg, "--resend")  # sent again on purpose: the board still holds each action once
+    run(cfg, "--resend", "--all")  # sent again on purpose: the board still holds each action once
     assert (tmp_path / "board.md").read_bytes() == first
 
 
