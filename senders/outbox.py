@@ -15,6 +15,8 @@ class OutboxSender:
     """Writes `<role>-v<version>-<recipients hash>.eml` and `.envelope.json` (with the BCC)."""
 
     name = "outbox"
+    # every key of [delivery.outbox], with its default (checked when the config is loaded)
+    settings_defaults: dict[str, Any] = {"path": "outbox"}
 
     def __init__(self, settings: dict[str, Any]) -> None:
         config = settings.get("_config")
