@@ -8,6 +8,7 @@ is `uncertain`: it is not sent again without `--resend`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -66,6 +67,62 @@ _MIGRATIONS: dict[int, str] = {
 }
 
 
+# the columns this version reads, checked when an archive is opened
+_COLUMNS = {
+    "reports": (
+        "id",
+        "role",
+        "version",
+        "content_hash",
+        "as_of",
+        "period",
+        "built_at",
+        "title",
+        "subject",
+        "critical",
+        "priority",
+        "markdown",
+        "html",
+        "text",
+        "report_json",
+        "forced_reason",
+        "base_hash",
+    ),
+    "deliveries": (
+        "id",
+        "report_id",
+        "sender",
+        "recipients",
+        "bcc",
+        "status",
+        "attempt",
+        "message_id",
+        "error",
+        "created_at",
+        "updated_at",
+    ),
+}
+
+
+def archive_problem(path: Path, exc: sqlite3.Error) -> str:
+    """One line for a SQLite error on the archive file: what it means for the person."""
+    text = str(exc)
+    code = getattr(exc, "sqlite_errorname", "")
+    if code == "SQLITE_FULL" or "disk is full" in text:
+        return f"{path}: disk full: the archive cannot be written; free space and run again"
+    if (
+        code in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+        or "not a database" in text
+        or "malformed" in text
+    ):
+        return f"{path}: not an archive or damaged ({text}); restore it from a backup"
+    if code in ("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_CANTOPEN"):
+        return f"{path}: cannot write the archive ({text})"
+    if code == "SQLITE_BUSY" or "locked" in text:
+        return f"{path}: the archive is locked by another process ({text}); try again"
+    return f"{path}: cannot use the archive: {text}"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -118,18 +175,58 @@ class Delivery:
 class Archive:
     """Report versions and their deliveries in one SQLite file (WAL, transactions)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, new: bool = False) -> None:
+        """Open (or create) the archive at `path`. An existing empty file is refused unless
+        `new` (`--new-archive`): a truncated archive must not silently start over."""
         self.path = Path(path)
+        if self.path.is_dir():
+            raise ExecReportError(f"{self.path}: is a folder, not an archive file")
+        try:
+            empty = self.path.exists() and self.path.stat().st_size == 0
+        except OSError as exc:
+            raise ExecReportError(f"{self.path}: cannot open the archive: {exc}") from None
+        if empty and not new:
+            raise ExecReportError(
+                f"{self.path}: the archive file is empty (0 bytes), not an archive; restore it "
+                "from a backup, or pass --new-archive to start a new one in its place"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise ExecReportError(f"{self.path}: cannot open the archive: {exc}") from None
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+            self._check_integrity()
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise ExecReportError(archive_problem(self.path, exc)) from None
+        except ExecReportError:
+            self.db.close()
+            raise
+
+    def _check_integrity(self) -> None:
+        """The file is a whole SQLite database with every column this version reads."""
+        problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if problem != "ok":
+            raise ExecReportError(
+                f"{self.path}: the archive is damaged ({problem}); restore it from a backup"
+            )
+        for table, needed in _COLUMNS.items():
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            missing = [c for c in needed if c not in have]
+            if missing:
+                what = (
+                    f"no table {table!r}" if not have else f"table {table!r} lacks {missing[0]!r}"
+                )
+                raise ExecReportError(
+                    f"{self.path}: not an execreport archive of schema {SCHEMA_VERSION} ({what}); "
+                    "restore it from a backup"
+                )
 
     def close(self) -> None:
         self.db.close()
@@ -161,7 +258,11 @@ class Archive:
                 self.db.execute(f"PRAGMA user_version = {version}")
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                # a failed statement may have ended the transaction already (a full disk):
+                # the error to report is the statement's, not "cannot rollback"
+                if self.db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.db.execute("ROLLBACK")
                 raise
 
     @property

@@ -19,9 +19,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from .errors import ConfigError
@@ -181,8 +181,15 @@ def _path_string(value: Any) -> Any:
 
 class ArchiveSettings(_Strict):
     path: Path = Path(".execreport/archive.sqlite3")
-    # `--new-archive`: an existing empty archive file may be made a new archive
-    _new_archive: bool = PrivateAttr(default=False)
+    # `--new-archive` (not a key of the file): an existing empty file may become a new archive
+    new_archive: bool = Field(default=False, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _option_only(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "new_archive" in data:
+            raise ValueError("new_archive: unknown key; it is the --new-archive option")
+        return data
 
     @field_validator("path", mode="before")
     @classmethod
@@ -191,23 +198,16 @@ class ArchiveSettings(_Strict):
 
 
 class EntitySettings(BaseModel):
-    """`[entities.<key>]`: `path`, `board`, plus whatever the entity's source plugin reads."""
+    """`[entities.<key>]`: `path` plus whatever the entity's source plugin reads (the folder
+    source: `board`, a file or a list of files)."""
 
     model_config = ConfigDict(extra="allow")
     path: Path
-    board: str | list[str] | None = None
 
     @field_validator("path", mode="before")
     @classmethod
     def _path_text(cls, value: Any) -> Any:
         return _path_string(value)
-
-    @field_validator("board", mode="before")
-    @classmethod
-    def _board_paths(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [_path_string(v) for v in value]
-        return _path_string(value) if value is not None else value
 
 
 class DeliverySettings(BaseModel):
@@ -487,7 +487,7 @@ def _known_at(keys: list[str]) -> list[str]:
 
 
 class _TableError(ValueError):
-    def __init__(self, keys: list[str], message: str) -> None:
+    def __init__(self, keys: list[Any], message: str) -> None:
         super().__init__(message)
         self.keys = keys
         self.where = _loc(tuple(keys))
@@ -514,18 +514,26 @@ def check_tables(config: Config) -> None:
         if isinstance(defaults, dict):
             check_settings(value, defaults, ["delivery", key])
     roles = plugin_manager.roles()
-    for name, table in config.roles.items():
+    for name, role_table in config.roles.items():
         defaults = getattr(roles.get(name), "settings_defaults", None)
         if isinstance(defaults, dict):
-            check_settings(
-                table.model_extra or {}, defaults, ["roles", name], host=_model_keys(RoleSettings)
-            )
+            given = role_table.model_extra or {}
+            check_settings(given, defaults, ["roles", name], host=_model_keys(RoleSettings))
     sources = plugin_manager.sources()
     for key, table in config.entities.items():
+        board = (table.model_extra or {}).get("board")
+        for i, item in enumerate(board if isinstance(board, list) else [board]):
+            if board is None:
+                break
+            try:
+                _path_string(item)
+            except ValueError as exc:
+                where = ["entities", key, "board", *([i] if isinstance(board, list) else [])]
+                raise _TableError(where, str(exc)) from None
         source = sources.get(key)
         defaults = getattr(source, "settings_defaults", None)
         if source is None or type(source).__name__ == "FolderSource":
-            defaults = {}  # the folder source reads `path` and `board` only
+            defaults = {"board": None}  # the folder source reads `path` and `board` only
         if isinstance(defaults, dict):
             check_settings(
                 table.model_extra or {},
@@ -581,7 +589,7 @@ def _is_numeric(default: Any) -> bool:
     return _number(default) is not None and not (isinstance(default, str) and not default.strip())
 
 
-def _typed(value: Any, default: Any, keys: list[str]) -> Any:
+def _typed(value: Any, default: Any, keys: list[Any]) -> Any:
     if default is None:
         return value
     if isinstance(default, bool):
