@@ -106,7 +106,7 @@ _COLUMNS = {
 
 def archive_problem(path: Path, exc: sqlite3.Error) -> str:
     """One line for a SQLite error on the archive file: what it means for the person."""
-    text = str(exc)
+    text = " ".join(str(exc).split())
     code = getattr(exc, "sqlite_errorname", "")
     if code == "SQLITE_FULL" or "disk is full" in text:
         return f"{path}: disk full: the archive cannot be written; free space and run again"
@@ -205,13 +205,19 @@ class Archive:
         except sqlite3.Error as exc:
             self.db.close()
             raise ExecReportError(archive_problem(self.path, exc)) from None
+        except (UnicodeDecodeError, ValueError, OverflowError) as exc:  # damaged schema text
+            self.db.close()
+            raise ExecReportError(
+                f"{self.path}: not an archive or damaged ({type(exc).__name__}); "
+                "restore it from a backup"
+            ) from None
         except ExecReportError:
             self.db.close()
             raise
 
     def _check_integrity(self) -> None:
         """The file is a whole SQLite database with every column this version reads."""
-        problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        problem = " ".join(str(self.db.execute("PRAGMA quick_check(1)").fetchone()[0]).split())
         if problem != "ok":
             raise ExecReportError(
                 f"{self.path}: the archive is damaged ({problem}); restore it from a backup"

@@ -148,11 +148,24 @@ def read_board(path: Path, entity: str | None = None) -> list[Task]:
         return []  # an empty file is an empty board
     kind = detect_format(path, text)
     if kind == "markdown":
-        cards = [c for c in _parse_markdown(path, text).cards if not c.archived]
-        return [c.task(entity) for c in cards]
+        try:
+            cards = [c for c in _parse_markdown(path, text).cards if not c.archived]
+            return [c.task(entity) for c in cards]
+        except DataError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            what = " ".join(str(exc).split())[:200]
+            raise DataError(f"{path}: not a valid Markdown board: {what}") from None
     data = _load_json(path, text)
     reader = {"project": _project_cards, "trello": _trello_cards, "github": _github_cards}
-    tasks = reader[kind](path, data, entity)
+    try:
+        tasks = reader[kind](path, data, entity)
+    except DataError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        # a value of the wrong shape deep in a card (an id that is a list, ...)
+        what = " ".join(str(exc).split())[:200]
+        raise DataError(f"{path}: not a valid {kind} board: {type(exc).__name__}: {what}") from None
     seen: dict[str, int] = {}
     for i, t in enumerate(tasks):
         if t.id in seen:
