@@ -33,6 +33,7 @@ _LAZY = {
     "Ledger": "ledger",
     "FolderSource": "sources",
     "md_escape": "render",
+    "read_settings": "config",
     "money": "render",
     "changes_section": "changes",
     "add_months": "figures",
@@ -47,6 +48,7 @@ __all__ = ["hookimpl", "ExecReportError", "ConfigError", "DataError", "DeliveryE
 
 if TYPE_CHECKING:
     from .changes import changes_section
+    from .config import read_settings
     from .figures import add_months, audit_window, month_end, to_money, to_ratio, trailing_months
     from .ledger import Ledger
     from .models import (

@@ -11,6 +11,7 @@ another host, its lease has expired. An `uncertain` row is not sent again withou
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -81,6 +82,66 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE deliveries ADD COLUMN lease_until REAL;
     """,
 }
+
+
+# the columns this version reads, checked when an archive is opened
+_COLUMNS = {
+    "reports": (
+        "id",
+        "role",
+        "version",
+        "content_hash",
+        "as_of",
+        "period",
+        "built_at",
+        "title",
+        "subject",
+        "critical",
+        "priority",
+        "markdown",
+        "html",
+        "text",
+        "report_json",
+        "forced_reason",
+        "base_hash",
+    ),
+    "deliveries": (
+        "id",
+        "report_id",
+        "sender",
+        "recipients",
+        "bcc",
+        "status",
+        "attempt",
+        "message_id",
+        "error",
+        "created_at",
+        "updated_at",
+        "owner_pid",
+        "owner_host",
+        "owner_started",
+        "lease_until",
+    ),
+}
+
+
+def archive_problem(path: Path, exc: sqlite3.Error) -> str:
+    """One line for a SQLite error on the archive file: what it means for the person."""
+    text = " ".join(str(exc).split())
+    code = getattr(exc, "sqlite_errorname", "")
+    if code == "SQLITE_FULL" or "disk is full" in text:
+        return f"{path}: disk full: the archive cannot be written; free space and run again"
+    if (
+        code in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+        or "not a database" in text
+        or "malformed" in text
+    ):
+        return f"{path}: not an archive or damaged ({text}); restore it from a backup"
+    if code in ("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_CANTOPEN"):
+        return f"{path}: cannot write the archive ({text})"
+    if code == "SQLITE_BUSY" or "locked" in text:
+        return f"{path}: the archive is locked by another process ({text}); try again"
+    return f"{path}: cannot use the archive: {text}"
 
 
 def _now() -> str:
@@ -220,13 +281,16 @@ class Archive:
     """Report versions and their deliveries in one SQLite file (WAL, transactions).
 
     `readonly` opens an existing archive without writing anything to it, not even a schema
-    migration (for planning and previews); an older schema is read as it is."""
+    migration (for planning and previews); an older schema is read as it is. An existing
+    empty file is refused unless `new` (`--new-archive`): a truncated archive must not
+    silently start over."""
 
     def __init__(
         self,
         path: str | Path,
         *,
         readonly: bool = False,
+        new: bool = False,
         owner: Owner | None = None,
         lease_seconds: float = LEASE_SECONDS,
     ) -> None:
@@ -234,6 +298,17 @@ class Archive:
         self.readonly = readonly
         self.owner = owner or Owner.me()
         self.lease_seconds = lease_seconds
+        if self.path.is_dir():
+            raise ExecReportError(f"{self.path}: is a folder, not an archive file")
+        try:
+            empty = self.path.exists() and self.path.stat().st_size == 0
+        except OSError as exc:
+            raise ExecReportError(f"{self.path}: cannot open the archive: {exc}") from None
+        if empty and not new:
+            raise ExecReportError(
+                f"{self.path}: the archive file is empty (0 bytes), not an archive; restore it "
+                "from a backup, or pass --new-archive to start a new one in its place"
+            )
         try:
             if readonly:
                 uri = self.path.resolve().as_uri() + "?mode=ro"
@@ -250,15 +325,51 @@ class Archive:
                 self.db.execute("PRAGMA foreign_keys=ON")
         except (OSError, sqlite3.Error) as exc:
             raise ExecReportError(f"{self.path}: cannot open the archive: {exc}") from None
-        if readonly:
-            current = self.schema_version
-            if current > SCHEMA_VERSION:
-                raise ExecReportError(
-                    f"{self.path}: archive schema {current} is newer than this execreport "
-                    f"({SCHEMA_VERSION}); upgrade execreport"
+        try:
+            if readonly:
+                current = self.schema_version
+                if current > SCHEMA_VERSION:
+                    raise ExecReportError(
+                        f"{self.path}: archive schema {current} is newer than this execreport "
+                        f"({SCHEMA_VERSION}); upgrade execreport"
+                    )
+                self._check_integrity(columns=current >= SCHEMA_VERSION)
+            else:
+                self._migrate()
+                self._check_integrity()
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise ExecReportError(archive_problem(self.path, exc)) from None
+        except (UnicodeDecodeError, ValueError, OverflowError) as exc:  # damaged schema text
+            self.db.close()
+            raise ExecReportError(
+                f"{self.path}: not an archive or damaged ({type(exc).__name__}); "
+                "restore it from a backup"
+            ) from None
+        except ExecReportError:
+            self.db.close()
+            raise
+
+    def _check_integrity(self, columns: bool = True) -> None:
+        """The file is a whole SQLite database with every column this version reads."""
+        problem = " ".join(str(self.db.execute("PRAGMA quick_check(1)").fetchone()[0]).split())
+        if problem != "ok":
+            raise ExecReportError(
+                f"{self.path}: the archive is damaged ({problem}); restore it from a backup"
+            )
+        if not columns:
+            return
+        for table, needed in _COLUMNS.items():
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            missing = [c for c in needed if c not in have]
+            if missing:
+                what = (
+                    f"no table {table!r}" if not have else f"table {table!r} lacks {missing[0]!r}"
                 )
-        else:
-            self._migrate()
+                raise ExecReportError(
+                    f"{self.path}: not an execreport archive of schema {SCHEMA_VERSION} ({what}); "
+                    "restore it from a backup"
+                )
 
     def close(self) -> None:
         self.db.close()
@@ -290,7 +401,11 @@ class Archive:
                 self.db.execute(f"PRAGMA user_version = {version}")
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                # a failed statement may have ended the transaction already (a full disk):
+                # the error to report is the statement's, not "cannot rollback"
+                if self.db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.db.execute("ROLLBACK")
                 raise
 
     @property

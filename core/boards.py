@@ -112,15 +112,26 @@ def _load_json(path: Path, text: str) -> Any:
         raise DataError(
             f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise DataError(f"{path}: not a board: JSON nested too deeply") from None
+    except ValueError as exc:  # a number of more than 4300 digits, say
+        raise DataError(f"{path}: not valid JSON: {exc}") from None
 
 
 def _read_text(path: Path) -> str:
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a board file")
     try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read the board: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}); save the file as UTF-8"
+        ) from None
 
 
 def read_board(path: Path, entity: str | None = None) -> list[Task]:
@@ -137,11 +148,24 @@ def read_board(path: Path, entity: str | None = None) -> list[Task]:
         return []  # an empty file is an empty board
     kind = detect_format(path, text)
     if kind == "markdown":
-        cards = [c for c in _parse_markdown(path, text).cards if not c.archived]
-        return [c.task(entity) for c in cards]
+        try:
+            cards = [c for c in _parse_markdown(path, text).cards if not c.archived]
+            return [c.task(entity) for c in cards]
+        except DataError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            what = " ".join(str(exc).split())[:200]
+            raise DataError(f"{path}: not a valid Markdown board: {what}") from None
     data = _load_json(path, text)
     reader = {"project": _project_cards, "trello": _trello_cards, "github": _github_cards}
-    tasks = reader[kind](path, data, entity)
+    try:
+        tasks = reader[kind](path, data, entity)
+    except DataError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        # a value of the wrong shape deep in a card (an id that is a list, ...)
+        what = " ".join(str(exc).split())[:200]
+        raise DataError(f"{path}: not a valid {kind} board: {type(exc).__name__}: {what}") from None
     seen: dict[str, int] = {}
     for i, t in enumerate(tasks):
         if t.id in seen:

@@ -51,6 +51,15 @@ EnvFileOpt = Annotated[
     ),
 ]
 
+NewArchiveOpt = Annotated[
+    bool,
+    typer.Option(
+        "--new-archive",
+        help="Start a new archive in place of an existing empty (0-byte) archive file, "
+        "which is otherwise refused as damaged.",
+    ),
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 ResendOpt = Annotated[
@@ -114,11 +123,13 @@ def parse_date(value: str | None, option: str = "--as-of") -> date | None:
         raise ConfigError(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def setup(config: Path | None, env_file: Path | None) -> Any:
+def setup(config: Path | None, env_file: Path | None, new_archive: bool = False) -> Any:
     from .config import load_config, load_env_file
 
     load_env_file(env_file)
-    return load_config(config)
+    cfg = load_config(config)
+    cfg.archive.new_archive = new_archive
+    return cfg
 
 
 def progress(quiet: bool) -> Callable[[str], None]:
@@ -230,13 +241,14 @@ def run(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    new_archive: NewArchiveOpt = False,
 ) -> None:
     """Build every report, archive new versions and deliver them (the main job)."""
     from .pipeline import recipients_display
     from .pipeline import run as run_pipeline
 
     resend_scope("run", resend, role, None, recipient, every)
-    cfg = setup(config, env_file)
+    cfg = setup(config, env_file, new_archive)
     result = run_pipeline(
         cfg,
         as_of=parse_date(as_of),
@@ -298,13 +310,14 @@ def send(
     every: AllOpt = False,
     recipient: RecipientOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    new_archive: NewArchiveOpt = False,
 ) -> None:
     """Deliver what is archived and not yet delivered (after a crash or a quota stop), or,
     with --resend, send one version (or --all) again on purpose."""
     from .pipeline import recipients_display, send_pending
 
     resend_scope("send", resend, role, version, recipient, every)
-    cfg = setup(config, env_file)
+    cfg = setup(config, env_file, new_archive)
     result = send_pending(
         cfg,
         resend=resend,
@@ -460,11 +473,12 @@ def history(
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    new_archive: NewArchiveOpt = False,
 ) -> None:
     """Every archived version: number, built at, as_of, hash, and its deliveries."""
     from .pipeline import history as archive_history
 
-    rows = archive_history(setup(config, env_file), role)
+    rows = archive_history(setup(config, env_file, new_archive), role)
     if as_json:
         print(json.dumps(rows, indent=2))
         return
@@ -496,11 +510,13 @@ def show(
     version: Annotated[int | None, typer.Argument(help="The version (default: latest).")] = None,
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
+    new_archive: NewArchiveOpt = False,
 ) -> None:
     """Print an archived version's Markdown."""
     from .pipeline import archived_version
 
-    sys.stdout.write(archived_version(setup(config, env_file), role, version).markdown)
+    cfg = setup(config, env_file, new_archive)
+    sys.stdout.write(archived_version(cfg, role, version).markdown)
 
 
 @app.command()
@@ -512,11 +528,13 @@ def diff(
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     stat: Annotated[bool, typer.Option("--stat", help="One line per changed section.")] = False,
+    new_archive: NewArchiveOpt = False,
 ) -> None:
     """A unified diff of two versions' Markdown (default: the last two)."""
     from .pipeline import diff_versions
 
-    sys.stdout.write(diff_versions(setup(config, env_file), role, v1, v2, stat=stat))
+    cfg = setup(config, env_file, new_archive)
+    sys.stdout.write(diff_versions(cfg, role, v1, v2, stat=stat))
 
 
 _commands_added = False

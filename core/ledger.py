@@ -28,6 +28,14 @@ COLUMNS = (
     "receipt",
 )
 REQUIRED = ("date", "amount")
+# names the engine gives its own columns: a ledger.csv column with one of them would
+# shadow it (an `entity` column moved rows to another entity)
+RESERVED = {
+    "entity": "it to the entity's key on every row",
+    "line": "it to the row's line in the file",
+    "_service_given": "it while reading service_date",
+    "rowid": "it to the row's place in the file",
+}
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _AMOUNT = r"[+-]?\d+(\.\d{1,2})?"
 
@@ -110,12 +118,10 @@ class Ledger:
         con = current_database()
         schema = f"e{next(_schemas)}"
         header = _read_header(path)
+        _check_header(path, header)
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise DataError(f"{path}:1: missing required column {missing[0]!r} in the header")
-        dupes = [c for c in header if header.count(c) > 1]
-        if dupes:
-            raise DataError(f"{path}:1: column {dupes[0]!r} appears twice in the header")
         columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header) + "}"
         source = (
             f"read_csv({_literal(str(path))}, header = true, auto_detect = false, "
@@ -155,6 +161,9 @@ class Ledger:
             con.execute(f"CREATE TABLE {schema}.rows AS SELECT {select} FROM {source}")
         except Exception as exc:  # duckdb.Error: a row with the wrong number of fields, ...
             con.execute(f"DROP SCHEMA {schema} CASCADE")
+            bad = first_bad_utf8_line(path)
+            if bad is not None:
+                raise DataError(f"{path}:{bad[0]}: {utf8_problem(bad[1])}") from None
             raise DataError(_parse_error(path, str(exc), len(header))) from None
         count = con.execute(f"SELECT count(*) FROM {schema}.rows").fetchone()[0]
         starts = _record_lines(path, count)
@@ -163,7 +172,10 @@ class Ledger:
             lines_from = f"{schema}.rows r"
         else:  # blank lines or quoted line breaks: the lines were counted in Python
             con.execute(f"CREATE TABLE {schema}.lines (rid BIGINT, line INTEGER)")
-            con.executemany(f"INSERT INTO {schema}.lines VALUES (?, ?)", list(enumerate(starts)))
+            if starts:  # a header and blank lines only: no rows, as with a header alone
+                con.executemany(
+                    f"INSERT INTO {schema}.lines VALUES (?, ?)", list(enumerate(starts))
+                )
             line = "m.line"
             lines_from = f"{schema}.rows r JOIN {schema}.lines m ON m.rid = r.rowid"
         _validate(con, schema, source, path, "service_date" in have, starts)
@@ -291,16 +303,87 @@ def _first_line(text: str) -> str:
 
 
 def _read_header(path: Path) -> list[str]:
+    """The header's column names; only the first line is read (and decoded)."""
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a file")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader(fh), None)
+        with path.open("rb") as fh:
+            first = fh.readline(1 << 20)
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        raise DataError(f"{path}:1: {utf8_problem(exc)}") from None
+    try:
+        header = next(csv.reader([text]), None)
+    except csv.Error as exc:
+        raise DataError(f"{path}:1: cannot read the header: {exc}") from None
     if not header:
         raise DataError(f"{path}:1: empty file; expected the header {','.join(COLUMNS)}")
     return [h.strip() for h in header]
+
+
+def utf8_problem(exc: UnicodeDecodeError) -> str:
+    """What a decoding error says to a person: the byte, and that UTF-8 is expected."""
+    byte = exc.object[exc.start : exc.start + 1]
+    shown = f" (byte {byte[0]:#04x})" if byte else ""
+    return f"not UTF-8 text{shown}; save the file as UTF-8"
+
+
+def first_bad_utf8_line(path: Path) -> tuple[int, UnicodeDecodeError] | None:
+    """The line of the first byte that is not UTF-8, read in blocks; None if all is UTF-8."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, offset = 1, 0
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(1 << 20)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                # the decoder's offsets are within its buffer: find the bad byte again
+                data = block
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError as inner:
+                    return line + data[: inner.start].count(b"\n"), inner
+                return line, exc
+            if not block:
+                return None
+            line += block.count(b"\n")
+            offset += len(block)
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    """Column names: present, unique (DuckDB ignores case), none the engine uses itself."""
+    for i, name in enumerate(header, 1):
+        if not name:
+            raise DataError(f"{path}:1: column {i} has no name in the header")
+    seen: dict[str, str] = {}
+    for name in header:
+        low = name.lower()
+        if low in seen:
+            first = seen[low]
+            if first == name:
+                raise DataError(f"{path}:1: column {name!r} appears twice in the header")
+            raise DataError(
+                f"{path}:1: columns {first!r} and {name!r} differ only in case; "
+                "give each column one name (the standard ones in lower case)"
+            )
+        seen[low] = name
+    for name in header:
+        low = name.lower()
+        if low in RESERVED:
+            raise DataError(
+                f"{path}:1: column {name!r} is reserved (execreport sets "
+                f"{RESERVED[low]}); rename the column"
+            )
+        if low in COLUMNS and name != low:
+            raise DataError(f"{path}:1: column {name!r}: write the standard column as {low!r}")
 
 
 def _validate(

@@ -550,7 +550,7 @@ def archive_path(config: Config) -> Any:
 def open_archive(config: Config) -> Any:
     from .archive import Archive
 
-    return Archive(archive_path(config))
+    return Archive(archive_path(config), new=config.archive.new_archive)
 
 
 @contextlib.contextmanager

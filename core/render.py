@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|>])")
 
 FONT = "-apple-system,Segoe UI,Helvetica,Arial,sans-serif"
 STYLES = {
@@ -34,9 +34,17 @@ STYLES = {
 _TAG = re.compile(r"<(" + "|".join(STYLES) + r")((?: [^>]*)?)>")
 
 
+# `<https://...>` and `<a@b>` are autolinks: escaping the closing `>` keeps them text; a
+# URL from data is shown defanged (`https[:]//...`) so that no mail client makes it a link
+_URL_SCHEME = re.compile(r"(?i)\b(https?|ftp)(:)(?=//)|\b(mailto|javascript)(:)(?=\S)")
+
+
 def md_escape(text: Any) -> str:
-    """Escape data text for use inside Markdown (a table cell, a list item)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Escape data text for use inside Markdown (a table cell, a list item): it stays text,
+    never markup and never a live link."""
+    flat = " ".join(str(text).split())
+    flat = _URL_SCHEME.sub(lambda m: f"{m.group(1) or m.group(3)}[:]", flat)
+    return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
 def money(value: Any, currency: str = "$") -> str:
@@ -114,7 +122,7 @@ def to_html(markdown_text: str, title: str) -> str:
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
     body = md.convert(markdown_text)
-    body = _TAG.sub(_style_tag, body)
+    body = sanitize_html(_TAG.sub(_style_tag, body))
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -126,6 +134,38 @@ def to_html(markdown_text: str, title: str) -> str:
         '<div style="max-width:760px;margin:0 auto;background:#ffffff;padding:24px;'
         'border:1px solid #e5e7eb;text-align:left">\n'
         f"{body}\n</div>\n</td></tr></table>\n</body></html>\n"
+    )
+
+
+_ALLOWED_TAGS = {
+    *STYLES,
+    *("h4", "h5", "h6", "strong", "em", "b", "i", "u", "s", "del", "sup", "sub", "br", "pre"),
+    *("span", "div", "img", "thead", "tbody", "tfoot", "tr", "caption", "colgroup", "col"),
+}
+_ALLOWED_ATTRIBUTES = {
+    "*": {"style", "title", "align", "class", "id"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "table": {"role", "width", "cellpadding", "cellspacing", "border"},
+    "td": {"colspan", "rowspan", "valign", "width"},
+    "th": {"colspan", "rowspan", "valign", "width", "scope"},
+    "ol": {"start"},
+}
+
+
+def sanitize_html(fragment: str) -> str:
+    """The email body through an allowlist (nh3): tables, inline styles and `cid:` images
+    stay; scripts, event handlers, forms and links to anything but http(s), mailto and cid
+    go. The last step of the HTML: whatever a template or a plugin produced, this holds."""
+    import nh3
+
+    return nh3.clean(
+        fragment,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "cid"},
+        link_rel="noopener noreferrer",
+        strip_comments=True,
     )
 
 

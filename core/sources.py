@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -87,38 +88,94 @@ class FolderSource:
             raise DataError(f"{folder / 'entity.toml'}: {loc}: {err['msg']}") from None
 
 
+def _read_text(path: Path) -> str:
+    """A data file's text; a folder, unreadable file or non-UTF-8 byte is a `DataError`."""
+    from .ledger import first_bad_utf8_line, utf8_problem
+
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a file")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = first_bad_utf8_line(path)
+        line, err = bad if bad is not None else (1, exc)
+        raise DataError(f"{path}:{line}: {utf8_problem(err)}") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _key_line(text: str, key: str) -> int:
+    """The line of a top-level `key = ...` in a TOML text (1 when not found)."""
+    import re
+
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("["):
+            break
+        if pattern.match(line):
+            return number
+    return 1
+
+
 def _read_profile(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
+    text = _read_text(path)
     try:
-        profile = tomllib.loads(path.read_text(encoding="utf-8"))
+        profile = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise DataError(f"{path}: not valid TOML: nested too deeply") from None
     for key in sorted(set(profile) - PROFILE_KEYS):
         warn(f"{path}: unknown key {key!r} ignored")
+    # the name reaches mail headers (subjects, the From name): one plain line of text
+    if "name" in profile:
+        from .config import control_character
+
+        name = profile["name"]
+        where = f"{path}:{_key_line(text, 'name')}"
+        if not isinstance(name, str):
+            raise DataError(f"{where}: name must be a string in quotes, not {name!r}")
+        bad = control_character(name)
+        if bad:
+            raise DataError(
+                f"{where}: name {name!r} contains a control character ({bad}); use one plain line"
+            )
     return profile
 
 
 def _read_kpis(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
+    text = _read_text(path)
     out = []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         missing = {"date", "kpi", "value"} - set(reader.fieldnames or [])
         if missing:
             raise DataError(f"{path}:1: missing column {sorted(missing)[0]!r} in the header")
         for row in reader:
             line = reader.line_num
+            raw_day, raw_value = row["date"], row["value"]
+            if not isinstance(raw_day, str) or not isinstance(raw_value, str):
+                raise DataError(f"{path}:{line}: fewer fields than the header has")
             try:
-                day = date.fromisoformat((row["date"] or "").strip())
+                day = date.fromisoformat(raw_day.strip())
             except ValueError:
-                raise DataError(f"{path}:{line}: date {row['date']!r} is not a date") from None
+                raise DataError(f"{path}:{line}: date {raw_day!r} is not a date") from None
             try:
-                value = Decimal((row["value"] or "").strip())
+                value = Decimal(raw_value.strip())
             except InvalidOperation:
-                raise DataError(f"{path}:{line}: value {row['value']!r} is not a number") from None
-            out.append({"date": day, "kpi": (row["kpi"] or "").strip(), "value": value})
+                raise DataError(f"{path}:{line}: value {raw_value!r} is not a number") from None
+            if not value.is_finite():
+                raise DataError(f"{path}:{line}: value {raw_value!r} is not a finite number")
+            kpi = row["kpi"]
+            out.append(
+                {"date": day, "kpi": (kpi if isinstance(kpi, str) else "").strip(), "value": value}
+            )
+    except csv.Error as exc:
+        raise DataError(f"{path}:{reader.line_num}: cannot read the row: {exc}") from None
     return out
 
 

@@ -23,6 +23,8 @@ class KanbanSender:
     """Adds a card per action not yet on the board (by the action's key); never edits one."""
 
     name = "kanban"
+    # every key of [delivery.kanban], with its default (checked when the config is loaded)
+    settings_defaults: dict[str, Any] = {"board": "", "column": "Todo"}
     # a notice to the owner (a stopped run) has no actions: it must go by mail, not here
     accepts_notices = False
 

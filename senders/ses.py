@@ -259,6 +259,21 @@ class SESSender:
     """Sends each message as raw MIME through SES v2, paced, retried and split by 50."""
 
     name = "ses"
+    # every key of [delivery.ses], with its default (checked when the config is loaded)
+    settings_defaults: dict[str, Any] = {
+        "region": "",
+        "configuration_set": "",
+        "tags": None,
+        "max_send_rate": None,
+        "max_retry_seconds": 60,
+        "retry_base_seconds": 0.5,
+        "retry_cap_seconds": 20,
+        "botocore_max_attempts": 3,
+        "connect_timeout": 10,
+        "read_timeout": 60,
+        "max_message_bytes": MAX_MESSAGE_BYTES,
+        "endpoint_url": "",
+    }
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.where = "delivery.ses"

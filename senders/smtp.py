@@ -42,6 +42,18 @@ class SMTPSender:
     """One connection per run, opened by `check()` and reused; `close()` ends it."""
 
     name = "smtp"
+    # every key of [delivery.smtp], with its default (checked when the config is loaded)
+    settings_defaults: dict[str, Any] = {
+        "host": "",
+        "port": 587,
+        "ssl": None,
+        "starttls": None,
+        "timeout": 30,
+        "username": "",
+        "verify": None,
+        "ca_file": "",
+        "password": None,  # refused with its own message: the password comes from the env
+    }
 
     def __init__(self, settings: dict[str, Any]) -> None:
         where = "delivery.smtp"

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from execreport import hookimpl
+from execreport import hookimpl, read_settings
 
 VALID = "regexp_full_match(account, '[0-9]{4}')"
 EXPENSE = f"amount < 0 AND {VALID} AND left(account, 1) IN ('5', '6', '7')"
@@ -58,6 +58,8 @@ DEFAULTS: dict[str, Any] = {
     ],
     "max_listed": 10,  # rows listed per kind of finding and entity; the counts are complete
     "due_days": {"critical": 7, "warning": 14, "info": 30},
+    "target_month": None,  # the roadmap's, when no CFO report is built in the run
+    "target_monthly_profit": "0",
 }
 
 # the figures the "Changes since the last report" section compares: (key, words, kind)
@@ -580,9 +582,10 @@ class Accounting:
     name = "accounting"
     title = "Accounting Review"
     priority = 50
+    settings_defaults = DEFAULTS  # every key of [roles.accounting], checked at load
 
     def build(self, ctx: Any) -> Any:
-        settings = {**DEFAULTS, **ctx.settings}
+        settings = read_settings(self.name, ctx.settings, DEFAULTS)
         keywords = keyword_settings(settings)
         with ExpenseFlags(ctx.ledger, ctx.as_of, keywords) as flags:
             return self.report(ctx, settings, flags)

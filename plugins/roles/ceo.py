@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from execreport import hookimpl
+from execreport import hookimpl, read_settings
 
 EXPIRING_DAYS = 60  # METRICS.md assets_expiring_60d; the findings use `expiring_days`
 
@@ -96,6 +96,7 @@ class CEO:
     name = "ceo"
     title = "CEO Strategic Assessment"
     priority = 0
+    settings_defaults = DEFAULTS  # every key of [roles.ceo], checked at load
     consolidates = True  # built after the other roles: it ranks their findings and actions
 
     def build(self, ctx: Any) -> Any:
@@ -110,7 +111,7 @@ class CEO:
             money,
         )
 
-        settings = {**DEFAULTS, **ctx.settings}
+        settings = read_settings(self.name, ctx.settings, DEFAULTS)
         due_days = {**DEFAULTS["due_days"], **settings["due_days"]}
         expiring_days = int(settings["expiring_days"])
         critical_kinds = {str(k).lower() for k in settings["critical_asset_kinds"]}

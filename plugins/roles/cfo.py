@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from execreport import hookimpl
+from execreport import hookimpl, read_settings
 
 CLASS = "CASE WHEN regexp_full_match(account, '[0-9]{4}') THEN left(account, 1) END"
 
@@ -490,6 +490,7 @@ class CFO:
     name = "cfo"
     title = "CFO Financial Review"
     priority = 10
+    settings_defaults = DEFAULTS  # every key of [roles.cfo], checked at load
 
     def build(self, ctx: Any) -> Any:
         from execreport import (
@@ -505,7 +506,7 @@ class CFO:
             trailing_months,
         )
 
-        settings = {**DEFAULTS, **ctx.settings}
+        settings = read_settings(self.name, ctx.settings, DEFAULTS)
         crit_months = to_decimal(
             settings["runway_critical_months"], "cfo", "runway_critical_months"
         )

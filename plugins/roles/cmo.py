@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from execreport import hookimpl
+from execreport import hookimpl, read_settings
 
 LIVE = ("claimed", "optimised")
 
@@ -269,6 +269,7 @@ class CMO:
     name = "cmo"
     title = "CMO Marketing Review"
     priority = 40
+    settings_defaults = DEFAULTS  # every key of [roles.cmo], checked at load
 
     def build(self, ctx: Any) -> Any:
         from execreport import (
@@ -284,7 +285,7 @@ class CMO:
             trailing_months,
         )
 
-        settings = {**DEFAULTS, **ctx.settings}
+        settings = read_settings(self.name, ctx.settings, DEFAULTS)
         as_of = ctx.as_of
         step_days = int(settings["rollout_step_days"])
         rating_warning = float(settings["rating_warning"])

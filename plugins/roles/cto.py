@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from execreport import hookimpl
+from execreport import hookimpl, read_settings
 
 # `[roles.cto]` keys and their defaults (docs/roles.md, "CTO")
 DEFAULTS: dict[str, Any] = {
@@ -213,6 +213,7 @@ class CTO:
     name = "cto"
     title = "CTO Technology Review"
     priority = 30
+    settings_defaults = DEFAULTS  # every key of [roles.cto], checked at load
 
     def build(self, ctx: Any) -> Any:
         from execreport import (
@@ -226,7 +227,7 @@ class CTO:
             money,
         )
 
-        settings = {**DEFAULTS, **ctx.settings}
+        settings = read_settings(self.name, ctx.settings, DEFAULTS)
         due_days = {**DEFAULTS["due_days"], **settings["due_days"]}
         weights = {k: w for k, (w, _) in CHECKS.items()}
         weights.update({k: int(v) for k, v in settings["check_weights"].items()})
