@@ -154,6 +154,7 @@ def build(
                 previous=previous,
                 board=board,
                 reports=[b.report for b in items],
+                template_folder=template_folder(config),
             )
             try:
                 report = role.build(ctx)
@@ -187,6 +188,16 @@ def build(
             items.append(Built(role=role, report=report, rendered=rendered))
     items.sort(key=lambda b: (not b.critical, b.role.priority, b.role.name))
     return Build(as_of=day, period=period, entities=entities, items=items)
+
+
+def template_folder(config: Config) -> Any:
+    """`[report] templates`, relative to the config file; None when not set."""
+    if not config.report.templates:
+        return None
+    folder = config.resolve(config.report.templates)
+    if not folder.is_dir():
+        raise ConfigError(f"{config.path}: report.templates: {folder} is not a folder")
+    return folder
 
 
 def kanban_board_tasks(config: Config, entities: list[Any]) -> list[Any]:
