@@ -200,6 +200,25 @@ def template_folder(config: Config) -> Any:
     return folder
 
 
+def check_templates(config: Config, roles: Iterable[Any], progress: Progress = print) -> None:
+    """Every role's template in force, checked without building: syntax, blocks that exist
+    in the template extended, variables the role gives. All problems, one line each."""
+    from .templates import check_role_template
+
+    folder = template_folder(config)
+    problems = []
+    for role in roles:
+        try:
+            where = check_role_template(role, folder)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        if where:
+            progress(f"template {role.name}: {where}: ok")
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def kanban_board_tasks(config: Config, entities: list[Any]) -> list[Any]:
     """The cards of the `[delivery.kanban] board`, unless an entity reads that file already."""
     from pathlib import Path

@@ -465,3 +465,65 @@ def _first_use(source: str, var: str) -> int:
         if pattern.search(line):
             return i
     return 1
+
+
+# -- what the `templates` commands show ------------------------------------------------------
+@dataclass
+class TemplateInfo:
+    role: str
+    name: str  # the file name, `cfo.md.j2`
+    state: str  # built-in | replaced | extended | none
+    path: str  # the file in force ("" for a role without a template)
+    builtin: str  # the built-in file ("" for none)
+    blocks: list[str]  # the block names of the built-in template
+
+
+def describe(role: Any, user_folder: Path | None) -> TemplateInfo:
+    """Which template a role renders with: its own, or the user's (replacing or extending
+    it)."""
+    name = template_name(role)
+    builtin = next((f / name for f in role_folders(role) if (f / name).is_file()), None)
+    blocks = block_names(builtin.read_text(encoding="utf-8")) if builtin else []
+    user = user_folder / name if user_folder is not None else None
+    if user is not None and user.is_file():
+        text = user.read_text(encoding="utf-8", errors="replace")
+        state = "extended" if f'"{DEFAULT_PREFIX}{name}"' in text else "replaced"
+        return TemplateInfo(role.name, name, state, str(user), str(builtin or ""), blocks)
+    if builtin is None:
+        return TemplateInfo(role.name, name, "none", "", "", [])
+    return TemplateInfo(role.name, name, "built-in", str(builtin), str(builtin), blocks)
+
+
+def block_names(source: str) -> list[str]:
+    """The blocks of a template, in the order they appear."""
+    from jinja2 import nodes
+    from jinja2.sandbox import SandboxedEnvironment
+
+    tree = SandboxedEnvironment().parse(source)
+    return [b.name for b in tree.find_all(nodes.Block)]
+
+
+def variables_of(role: Any) -> dict[str, str]:
+    """Every variable a role's template receives, with what it is."""
+    return {**STANDARD_VARIABLES, **(getattr(role, "template_variables", {}) or {})}
+
+
+def export(role: Any, folder: Path) -> Path:
+    """Write the built-in template of `role` into `folder`, with its block names on top;
+    never overwrites a file."""
+    info = describe(role, None)
+    if not info.builtin:
+        raise ConfigError(f"role {role.name!r} has no template to export")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / info.name
+    if target.exists():
+        raise ConfigError(f"{target}: already exists; not overwritten")
+    source = Path(info.builtin).read_text(encoding="utf-8")
+    head = (
+        f"{{# {info.name}: the built-in template of the {role.name} report, to edit.\n"
+        f"   Blocks: {', '.join(info.blocks)}.\n"
+        f'   To change a block or two only, replace this file with {{% extends "{DEFAULT_PREFIX}'
+        f'{info.name}" %}}\n   and the blocks you change. #}}\n'
+    )
+    target.write_text(head + source, encoding="utf-8")
+    return target
