@@ -104,6 +104,7 @@ class RenderedTemplate:
 @dataclass
 class _Recorder:
     sections: list[Any] = field(default_factory=list)
+    depth: int = 0
 
     def section(
         self,
@@ -111,10 +112,19 @@ class _Recorder:
         since_previous: bool = False,
         signature: str = "",
         caller: Callable[[], str] | None = None,
-    ) -> str:
+    ) -> Any:
+        """Record a section. A section called inside another one's body (an override's
+        `{% call section("New name") %}{{ super() }}{% endcall %}`) gives its body to the
+        outer one: that renames a section without copying it."""
         from .models import Section
 
-        body = str(caller()) if caller is not None else ""
+        self.depth += 1
+        try:
+            body = str(caller()) if caller is not None else ""
+        finally:
+            self.depth -= 1
+        if self.depth > 0:
+            return safe(_tidy(body))
         self.sections.append(
             Section(
                 heading=str(heading),
