@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from execreport import ConfigError
 from execreport.templates import md_text, render_file
 
