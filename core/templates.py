@@ -237,7 +237,9 @@ def _where(path: str, user: Path | None) -> str:
     return f"{DEFAULT_PREFIX}{p.name}" if p.name else path
 
 
-def _template_error(exc: BaseException, user: Path | None, name: str) -> ConfigError:
+def _template_error(
+    exc: BaseException, user: Path | None, name: str, role: str = "ROLE"
+) -> ConfigError:
     """One line: `templates/cfo.md.j2:LINE: what is wrong`."""
     from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
 
@@ -249,7 +251,10 @@ def _template_error(exc: BaseException, user: Path | None, name: str) -> ConfigE
     file, line = _template_frame(exc)
     where = f"{_where(file, user)}:{line}" if file else name
     if isinstance(exc, UndefinedError):
-        return ConfigError(f"{where}: {exc.message} (see `execreport templates show --vars`)")
+        return ConfigError(
+            f"{where}: {exc.message} (`execreport templates show {role} --vars` lists the "
+            "variables)"
+        )
     from jinja2.exceptions import SecurityError
 
     if isinstance(exc, SecurityError):
@@ -335,6 +340,7 @@ def render_file(
     user_folder: Path | str | None = None,
     subject: str | None = None,
     subject_key: str = "subject",
+    role: str | None = None,
 ) -> RenderedTemplate:
     """Render a role's template into its sections and subject.
 
@@ -367,7 +373,7 @@ def render_file(
         try:  # Jinja's own handler gives the traceback the templates' file names and lines
             env.handle_exception()
         except Exception as exc:
-            raise _template_error(exc, user, name) from None
+            raise _template_error(exc, user, name, role or name.split(".")[0]) from None
     stray = rest.replace(raw_subject, "", 1) if raw_subject else rest
     if stray.strip():
         text = " ".join(stray.split())[:60]
@@ -421,6 +427,7 @@ def render_template(ctx: Any, role: Any, variables: dict[str, Any]) -> RenderedT
         user_folder=getattr(ctx, "template_folder", None),
         subject=subject,
         subject_key=f"roles.{role.name}.subject",
+        role=role.name,
     )
 
 
