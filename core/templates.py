@@ -449,7 +449,7 @@ def check_role_template(role: Any, user_folder: Path | None) -> str | None:
     """Check a role's template in force without rendering it: syntax, blocks that exist in
     the parent, variables the role does not provide. Returns where it was read from (None
     for a role without a template); raises a one-line ConfigError."""
-    from jinja2 import meta
+    from jinja2 import meta, nodes
 
     folders = role_folders(role)
     name = template_name(role)
@@ -466,7 +466,17 @@ def check_role_template(role: Any, user_folder: Path | None) -> str | None:
         where = where or _where(filename, user)
         source = env.loader.get_source(env, current)[0]
         tree = env.parse(source, current, filename)
-        for var in sorted(meta.find_undeclared_variables(tree) - known - set(env.globals)):
+        # names the template itself defines at its top level (macros, {% set %}, imports)
+        own = {m.name for m in tree.find_all(nodes.Macro)}
+        own |= {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+        own |= {i.target for i in tree.find_all(nodes.Import)}
+        own |= {
+            n if isinstance(n, str) else (n[1] or n[0])
+            for f in tree.find_all(nodes.FromImport)
+            for n in f.names
+        }
+        undeclared = meta.find_undeclared_variables(tree) - known - own - set(env.globals)
+        for var in sorted(undeclared):
             line = _first_use(source, var)
             raise ConfigError(
                 f"{_where(filename, user)}:{line}: {var!r} is undefined "

@@ -189,3 +189,27 @@ def test_the_sandbox_refuses_python_internals(folders) -> None:
 def test_an_override_cannot_read_files_outside_the_folders(folders) -> None:
     with pytest.raises(ConfigError, match="not found"):
         render(folders, '{% extends "../../etc/passwd" %}')
+
+
+def test_check_knows_the_macros_and_sets_a_template_defines_itself(folders) -> None:
+    from types import SimpleNamespace
+
+    from execreport.templates import check_role_template
+
+    builtin, user = folders
+    (builtin / "demo.md.j2").write_text(
+        "{% macro yes_no(v) %}{{ 'yes' if v else 'no' }}{% endmacro %}"
+        "{% set label = 'x' %}"
+        '{% block a %}{% call section("A") %}{{ yes_no(flag) }} {{ label }}{% endcall %}'
+        "{% endblock %}",
+        encoding="utf-8",
+    )
+    role = SimpleNamespace(
+        name="demo", template_folder=builtin, template_variables={"flag": "a flag"}
+    )
+    assert check_role_template(role, None) == "default:demo.md.j2"
+    (user / "demo.md.j2").write_text(
+        '{% extends "default:demo.md.j2" %}\n{% block a %}{{ nope }}{% endblock %}'
+    )
+    with pytest.raises(ConfigError, match=r"templates/demo.md.j2:2: 'nope' is undefined"):
+        check_role_template(role, user)
