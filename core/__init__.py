@@ -42,6 +42,8 @@ _LAZY = {
     "audit_window": "figures",
     "to_money": "figures",
     "to_ratio": "figures",
+    "render_template": "templates",
+    "RenderedTemplate": "templates",
 }
 
 __all__ = ["hookimpl", "ExecReportError", "ConfigError", "DataError", "DeliveryError", *_LAZY]
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
     from .render import md_escape, money
     from .roles import Role
     from .sources import FolderSource
+    from .templates import RenderedTemplate, render_template
 
 
 def __getattr__(name: str) -> Any:

@@ -105,7 +105,10 @@ def friendly(func: F) -> F:
                 for line in problems:
                     print(f"execreport: error: {line}", file=sys.stderr)
                 fail("run stopped, nothing was sent (--force REASON sends anyway)", exc.exit_code)
-            fail(str(exc), exc.exit_code)
+            *first, last = str(exc).splitlines() or [""]
+            for line in first:  # several problems found at once: one line each
+                print(f"execreport: error: {line}", file=sys.stderr)
+            fail(last, exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
 
@@ -448,22 +451,135 @@ def check(
 ) -> None:
     """Check the config, every entity's data and each sender's preflight, without building."""
     from .ledger import use_database
-    from .pipeline import check_delivery, load_entities, make_senders, selected_roles
+    from .pipeline import (
+        check_delivery,
+        check_templates,
+        load_entities,
+        make_senders,
+        selected_roles,
+    )
 
     cfg = setup(config, env_file)
     print(f"config   {cfg.path}: ok")
+    chosen = selected_roles(cfg)
+    check_templates(cfg, chosen)  # before any data is read: a template is config
     day = cfg.as_of(parse_date(as_of))
     with use_database():
         for e in load_entities(cfg, day):
             n, last = e.ledger.sql("SELECT count(*), max(date) FROM ledger")[0]
             print(f"entity   {e.key} ({e.name}): {n} ledger rows, last {last}")
-    roles = [r.name for r in selected_roles(cfg)]
+    roles = [r.name for r in chosen]
     check_delivery(cfg, roles)
     for r in roles:
         print(f"role     {r}: to {', '.join(cfg.recipients(r))}")
     for name, sender in make_senders(cfg):
         sender.check()
         print(f"sender   {name}: ok")
+
+
+templates_app = typer.Typer(
+    help="The report templates: list them, show the one in force, export one to edit.\n\n"
+    "A file named like a built-in template in the [report] templates folder replaces it; "
+    'one that starts with {% extends "default:cfo.md.j2" %} changes single blocks. '
+    "See docs/templates.md.",
+    no_args_is_help=True,
+)
+app.add_typer(templates_app, name="templates")
+
+
+def _template_roles(cfg: Any, role: str | None) -> list[Any]:
+    from .pipeline import selected_roles
+
+    return selected_roles(cfg, [role] if role else None)
+
+
+@templates_app.command("list")
+@friendly
+def templates_list(
+    config: ConfigOpt = None,
+    env_file: EnvFileOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every role's template: built-in, replaced or extended by yours, and its path.
+
+    Example: execreport templates list -c examples/execreport.toml
+    """
+    from dataclasses import asdict
+
+    from .pipeline import template_folder
+    from .templates import describe
+
+    cfg = setup(config, env_file)
+    infos = [describe(r, template_folder(cfg)) for r in _template_roles(cfg, None)]
+    if as_json:
+        print(json.dumps([asdict(i) for i in infos], indent=2))
+        return
+    rows = [[i.role, i.state, i.path or "(no template: built in Python)"] for i in infos]
+    print(table(rows, ["role", "template", "path"]))
+
+
+@templates_app.command("show")
+@friendly
+def templates_show(
+    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
+    config: ConfigOpt = None,
+    env_file: EnvFileOpt = None,
+    variables: Annotated[
+        bool, typer.Option("--vars", help="List the variables the template receives instead.")
+    ] = False,
+) -> None:
+    """Print the template in force for ROLE (yours if you have one), or its variables.
+
+    Example: execreport templates show cfo --vars
+    """
+    from .pipeline import template_folder
+    from .templates import describe, variables_of
+
+    cfg = setup(config, env_file)
+    (chosen,) = _template_roles(cfg, role)
+    if variables:
+        for name, what in variables_of(chosen).items():
+            print(f"{name:<24} {what}")
+        return
+    info = describe(chosen, template_folder(cfg))
+    if not info.path:
+        from .errors import ConfigError
+
+        raise ConfigError(f"role {role!r} has no template (its words are built in Python)")
+    sys.stdout.write(Path(info.path).read_text(encoding="utf-8"))
+
+
+@templates_app.command("export")
+@friendly
+def templates_export(
+    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
+    to: Annotated[
+        Path | None,
+        typer.Option(
+            "--to",
+            metavar="DIR",
+            help="The folder to write to (default: [report] templates, else ./templates).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    env_file: EnvFileOpt = None,
+) -> None:
+    """Write ROLE's built-in template, with its block names, into a folder to edit.
+
+    Example: execreport templates export cfo --to templates
+    """
+    from .pipeline import template_folder
+    from .templates import describe, export
+
+    cfg = setup(config, env_file)
+    (chosen,) = _template_roles(cfg, role)
+    folder = to or template_folder(cfg) or cfg.resolve("templates")
+    path = export(chosen, folder)
+    print(path)
+    print(f"blocks: {', '.join(describe(chosen, None).blocks)}")
+    if not cfg.report.templates:
+        print('set [report] templates = "templates" in the config to use it')
 
 
 @app.command()

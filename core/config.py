@@ -150,6 +150,8 @@ class ReportSettings(_Strict):
     period: str | None = None
     timezone: str = "UTC"
     stale_after_days: int = Field(default=45, ge=1)
+    # a folder of templates that replace or extend the built-in ones (docs/templates.md)
+    templates: str | None = None
 
     @field_validator("period")
     @classmethod

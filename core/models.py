@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -198,6 +199,8 @@ class RoleContext(BaseModel):
     board: list[Task] = Field(default_factory=list)
     # reports built earlier in this run (roles with `consolidates = True` are built last)
     reports: list[Report] = Field(default_factory=list)
+    # `[report] templates`, resolved: the user's templates, which override the built-in ones
+    template_folder: Path | None = None
 
 
 class Attachment(BaseModel):

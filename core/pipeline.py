@@ -178,6 +178,7 @@ def build(
                 previous=previous,
                 board=board,
                 reports=[b.report for b in items],
+                template_folder=template_folder(config),
             )
             try:
                 report = role.build(ctx)
@@ -212,6 +213,35 @@ def build(
     items = [b for b in items if b.role.name in wanted]
     items.sort(key=lambda b: (not b.critical, b.role.priority, b.role.name))
     return Build(as_of=day, period=period, entities=entities, items=items)
+
+
+def template_folder(config: Config) -> Any:
+    """`[report] templates`, relative to the config file; None when not set."""
+    if not config.report.templates:
+        return None
+    folder = config.resolve(config.report.templates)
+    if not folder.is_dir():
+        raise ConfigError(f"{config.path}: report.templates: {folder} is not a folder")
+    return folder
+
+
+def check_templates(config: Config, roles: Iterable[Any], progress: Progress = print) -> None:
+    """Every role's template in force, checked without building: syntax, blocks that exist
+    in the template extended, variables the role gives. All problems, one line each."""
+    from .templates import check_role_template
+
+    folder = template_folder(config)
+    problems = []
+    for role in roles:
+        try:
+            where = check_role_template(role, folder)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        if where:
+            progress(f"template {role.name}: {where}: ok")
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def kanban_board_tasks(config: Config, entities: list[Any]) -> list[Any]:

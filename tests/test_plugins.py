@@ -738,7 +738,7 @@ def test_third_party_role_installed_in_a_venv_is_listed_built_and_delivered(
 def test_the_coo_example_uses_only_public_execreport_names() -> None:
     import execreport
 
-    tree = ast.parse((COO_PACKAGE / "execreport_coo.py").read_text(encoding="utf-8"))
+    tree = ast.parse((COO_PACKAGE / "execreport_coo" / "__init__.py").read_text(encoding="utf-8"))
     imports = [
         node
         for node in ast.walk(tree)

@@ -2,11 +2,16 @@
 
 Only the public names of `execreport` are used. The module imports nothing heavy at the
 top: `execreport plugins` and `execreport --help` load it without building anything.
+
+The module computes; its words are in `templates/coo.md.j2`, rendered with execreport's
+`render_template`, so a user's `[report] templates` folder can replace or extend it like a
+built-in report's template.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from execreport import hookimpl
@@ -35,18 +40,17 @@ class COO:
     name = "coo"
     title = "COO Operations Review"
     priority = 60  # sent after the built-in roles (CEO 0 … Accounting 50)
+    template_folder = Path(__file__).parent / "templates"
+    template_variables = {
+        "days": "the activity window in days (`[roles.coo] window_days`)",
+        "start": "the day before the window starts (a date)",
+        "rows": "per entity: `name`, `transactions`, `customers`, `operating_spend`, "
+        "`open_tasks`, `overdue_tasks`",
+        "overdue": "the overdue cards: `entity` (name), `title`, `due`, `owner`",
+    }
 
     def build(self, ctx: Any) -> Any:
-        from execreport import (
-            Action,
-            Finding,
-            Report,
-            Section,
-            Severity,
-            md_escape,
-            money,
-            to_money,
-        )
+        from execreport import Action, Finding, Report, Severity, render_template, to_money
 
         days = int(ctx.settings.get("window_days", WINDOW_DAYS))
         start = ctx.as_of - timedelta(days=days)
@@ -71,31 +75,15 @@ class COO:
 
         metrics = {"consolidated": figures(None)} | {e.key: figures(e.key) for e in ctx.entities}
         names = {e.key: e.name for e in ctx.entities}
-        rows, findings = [], []
+        findings = []
         for e in ctx.entities:
             m = metrics[e.key]
-            rows.append(
-                f"| {md_escape(e.name)} | {m['transactions']} | {m['customers']} | "
-                f"{money(m['operating_spend'])} | {m['open_tasks']} | {m['overdue_tasks']} |"
-            )
             if m["transactions"] == 0:
                 message = f"no ledger activity in the last {days} days"
                 findings.append(Finding(severity=Severity.warning, message=message, entity=e.key))
             if m["overdue_tasks"]:
                 message = f"{m['overdue_tasks']} board card(s) past their due date"
                 findings.append(Finding(severity=Severity.warning, message=message, entity=e.key))
-        table = "\n".join(
-            [
-                "| entity | transactions | customers | operating spend | open cards | overdue |",
-                "|---|---:|---:|---:|---:|---:|",
-                *rows,
-            ]
-        )
-        overdue_list = "\n".join(
-            f"- {md_escape(names.get(t.entity or '', t.entity or ''))}: {md_escape(t.title)} "
-            f"(due {t.due.isoformat()}, owner {md_escape(t.owner or 'none')})"
-            for t in overdue
-        )
         actions = [
             Action(
                 title=f"Finish or re-plan: {t.title}",
@@ -107,20 +95,29 @@ class COO:
             )
             for t in overdue
         ]
+        words = render_template(
+            ctx,
+            self,
+            {
+                "days": days,
+                "start": start,
+                "rows": [{"name": e.name, **metrics[e.key]} for e in ctx.entities],
+                "overdue": [
+                    {
+                        "entity": names.get(t.entity or "", t.entity or ""),
+                        "title": t.title,
+                        "due": t.due,
+                        "owner": t.owner,
+                    }
+                    for t in overdue
+                ],
+            },
+        )
         return Report(
             role=self.name,
             title=self.title,
-            subject=f"{self.title}: {ctx.period}",
-            sections=[
-                Section(
-                    heading=f"Activity, last {days} days",
-                    body=f"After {start.isoformat()}, up to {ctx.as_of.isoformat()}.\n\n{table}",
-                ),
-                Section(
-                    heading="Overdue work",
-                    body=overdue_list or "Nothing on the boards is past its due date.",
-                ),
-            ],
+            subject=words.subject,
+            sections=words.sections,
             findings=findings,
             actions=actions,
             metrics=metrics,
