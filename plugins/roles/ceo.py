@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from execreport import hookimpl, read_settings
@@ -92,23 +94,115 @@ def at_stake(finding: Any) -> Decimal:
     return max(found, default=Decimal(0))
 
 
+@dataclass
+class AssetRow:
+    kind: str
+    entity: str
+    name: str
+    expires: date | None
+    value: Decimal | None
+    state: str  # "expired", "expiring" or ""
+    days: int  # days since it expired, or until it expires
+
+
+@dataclass
+class AssetKind:
+    kind: str
+    assets: int
+    expired: int
+    expiring: int
+    next_renewal: date | None
+    value: Decimal | None
+
+
+@dataclass
+class KPICoverage:
+    entity: str
+    kind: str
+    declared: int
+    covered: int
+    coverage: float | None
+    missing: list[str]
+
+
+@dataclass
+class KPIRow:
+    entity: str
+    kpi: str
+    unit: str
+    target: Decimal | None
+    better: str  # "lower" or "higher"
+    value: Decimal | None
+    date: date | None
+    recent: bool
+    off_target: bool | None
+
+
+@dataclass
+class Shortfall:
+    entity: str
+    role: str
+    finding: str
+    act_by: date
+
+
+@dataclass
+class AgendaItem:
+    title: str
+    entity: str  # "" for all
+    owner: str
+    due: date
+    key: str
+    severity: str = ""
+
+
 class CEO:
     name = "ceo"
     title = "CEO Strategic Assessment"
     priority = 0
     settings_defaults = DEFAULTS  # every key of [roles.ceo], checked at load
     consolidates = True  # built after the other roles: it ranks their findings and actions
+    template_folder = Path(__file__).parent / "templates"
+    template_variables = {
+        "figures": "the consolidated metrics: `assets`, `assets_expired`, "
+        "`assets_expiring_60d`, `kpi_coverage`, `kpis_expected_missing`, `kpis_stale`, "
+        "`kpis_off_target`, `critical_shortfalls`, `agenda_actions`",
+        "shortfalls": "the critical findings of every report, ranked: `entity`, `role`, "
+        "`finding`, `act_by`",
+        "warnings": "how many warnings the reports of the run have",
+        "roles_seen": "the roles whose reports were consolidated",
+        "agenda": "the 30-day agenda, ranked: `title`, `entity` ('' for all), `owner`, `due`, "
+        "`severity`, `key`",
+        "horizon": "the agenda's last day",
+        "horizon_days": "the agenda's length in days (`agenda_days`)",
+        "duplicates_merged": "how many duplicate actions the agenda merged",
+        "by_owner": "(owner, number of agenda actions) pairs",
+        "asset_kinds": "per kind of asset: `kind`, `assets`, `expired`, `expiring`, "
+        "`next_renewal`, `value`",
+        "assets": "every asset: `kind`, `entity`, `name`, `expires`, `value`, `state` "
+        "(expired, expiring or ''), `days`",
+        "expiring_window_days": "the METRICS.md expiring window (60 days)",
+        "expiring_days": "the findings' expiring window (`expiring_days`)",
+        "critical_asset_kinds": "the asset kinds whose expiry is critical",
+        "kpi_coverage": "per entity: `entity`, `kind`, `declared`, `covered`, `coverage`, "
+        "`missing` (expected KPIs not declared)",
+        "kpis": "every declared KPI: `entity`, `kpi`, `unit`, `target`, `better`, `value`, "
+        "`date`, `recent`, `off_target`",
+        "kpi_recent_days": "how recent a KPI value must be (`kpi_recent_days`)",
+        "lower_is_better": "the KPIs for which lower is better (`lower_is_better`)",
+        "changes": "the 'Changes since the last report' section, or none",
+        "carried_over": "(place, agenda item) of the actions already on the last report's "
+        "agenda, or none without a previous report",
+    }
 
     def build(self, ctx: Any) -> Any:
         from execreport import (
             Action,
             Finding,
             Report,
-            Section,
             Severity,
             changes_section,
-            md_escape,
-            money,
+            render_template,
         )
 
         settings = read_settings(self.name, ctx.settings, DEFAULTS)
@@ -132,14 +226,14 @@ class CEO:
         act_by: dict[int, date] = {}
 
         # -- asset inventory -----------------------------------------------------------
-        inventory: list[tuple[Any, ...]] = []
+        inventory: list[AssetRow] = []
         for e in ctx.entities:
             metrics[e.key] = asset_figures([e], as_of)
             for a in e.assets:
-                state, sev = "", None
+                state, sev, days = "", None, 0
                 if a.expires is not None and a.expires < as_of:
                     days = (as_of - a.expires).days
-                    state = f"**expired** {days} days ago"
+                    state = "expired"
                     sev = (
                         Severity.critical if a.kind.lower() in critical_kinds else Severity.warning
                     )
@@ -151,7 +245,7 @@ class CEO:
                     when = due(sev)
                 elif a.expires is not None and a.expires <= soon:
                     days = (a.expires - as_of).days
-                    state = f"expires in {days} days"
+                    state = "expiring"
                     sev = Severity.warning
                     message = (
                         f"{e.name} {a.kind} {a.name!r} expires on {a.expires.isoformat()}, "
@@ -174,29 +268,28 @@ class CEO:
                             severity=sev,
                         )
                     )
-                inventory.append((a.kind, e.name, a.name, a.expires, a.value, state))
-        inventory.sort(key=lambda r: (r[0].lower(), r[1], r[2]))
+                inventory.append(AssetRow(a.kind, e.name, a.name, a.expires, a.value, state, days))
+        inventory.sort(key=lambda r: (r.kind.lower(), r.entity, r.name))
 
-        by_kind: dict[str, list[Any]] = {}
+        by_kind: dict[str, list[AssetRow]] = {}
         for row in inventory:
-            by_kind.setdefault(row[0], []).append(row)
-        kind_rows = []
+            by_kind.setdefault(row.kind, []).append(row)
+        kinds = []
         for kind, rows in by_kind.items():
-            upcoming = [r[3] for r in rows if r[3] is not None and r[3] >= as_of]
-            values = [r[4] for r in rows if r[4] is not None]
-            kind_rows.append(
-                f"| {md_escape(kind)} | {len(rows)} | "
-                f"{sum(1 for r in rows if r[3] is not None and r[3] < as_of)} | "
-                f"{sum(1 for r in rows if r[3] is not None and as_of <= r[3] <= soon)} | "
-                f"{min(upcoming).isoformat() if upcoming else ''} | "
-                f"{money(sum(values, Decimal(0))) if values else ''} |"
+            upcoming = [r.expires for r in rows if r.expires is not None and r.expires >= as_of]
+            values = [r.value for r in rows if r.value is not None]
+            kinds.append(
+                AssetKind(
+                    kind=kind,
+                    assets=len(rows),
+                    expired=sum(1 for r in rows if r.expires is not None and r.expires < as_of),
+                    expiring=sum(
+                        1 for r in rows if r.expires is not None and as_of <= r.expires <= soon
+                    ),
+                    next_renewal=min(upcoming) if upcoming else None,
+                    value=sum(values, Decimal(0)) if values else None,
+                )
             )
-        asset_rows = [
-            f"| {md_escape(kind)} | {md_escape(entity)} | {md_escape(name)} | "
-            f"{expires.isoformat() if expires else ''} | "
-            f"{money(value) if value is not None else ''} | {state} |"
-            for kind, entity, name, expires, value, state in inventory
-        ]
 
         # -- KPIs ----------------------------------------------------------------------
         coverage_rows, kpi_rows = [], []
@@ -214,10 +307,8 @@ class CEO:
                 kpis_stale=len(stale),
                 kpis_off_target=len(off),
             )
-            coverage = "n/a" if m["kpi_coverage"] is None else f"{m['kpi_coverage']:.2f}"
             coverage_rows.append(
-                f"| {md_escape(e.name)} | {md_escape(e.kind)} | {len(states)} | {covered} | "
-                f"{coverage} | {', '.join(md_escape(k) for k in missing) or 'none'} |"
+                KPICoverage(e.name, e.kind, len(states), covered, m["kpi_coverage"], missing)
             )
             if missing:
                 findings.append(
@@ -243,19 +334,18 @@ class CEO:
                 )
             for s in states:
                 k, v = s["kpi"], s["value"]
-                value = "no value" if v is None else f"{v.value} ({v.date.isoformat()})"
-                target = "" if k.target is None else f"{k.target} ({s['better']} is better)"
-                if v is None:
-                    state = "no value"
-                elif s["off_target"] is None:
-                    state = "no target"
-                else:
-                    state = "off target" if s["off_target"] else "on target"
-                if v is not None and not s["recent"]:
-                    state = f"stale; {state}"
                 kpi_rows.append(
-                    f"| {md_escape(e.name)} | {md_escape(k.name)} | {md_escape(k.unit)} | "
-                    f"{target} | {value} | {state} |"
+                    KPIRow(
+                        entity=e.name,
+                        kpi=k.name,
+                        unit=k.unit,
+                        target=k.target,
+                        better=s["better"],
+                        value=None if v is None else v.value,
+                        date=None if v is None else v.date,
+                        recent=s["recent"],
+                        off_target=s["off_target"],
+                    )
                 )
             if stale:
                 listed = ", ".join(
@@ -335,9 +425,8 @@ class CEO:
                 )
         shortfalls.sort(key=lambda s: s[0])
         shortfall_rows = [
-            f"| {i} | {md_escape(names.get(f.entity, f.entity or 'all'))} | {role} | "
-            f"{md_escape(f.message)} | {when.isoformat()} |"
-            for i, (_, role, f, when) in enumerate(shortfalls, 1)
+            Shortfall(names.get(f.entity, f.entity or "all"), role, f.message, when)
+            for _, role, f, when in shortfalls
         ]
         for e in ctx.entities:
             metrics[e.key]["critical_shortfalls"] = sum(
@@ -350,7 +439,7 @@ class CEO:
             for f in (report.findings if report is not None else findings)
             if f.severity == Severity.warning
         )
-        seen_roles = ", ".join([r.role for r in ctx.reports] + [self.name])
+        seen_roles = [r.role for r in ctx.reports] + [self.name]
 
         # -- the 30-day agenda: every role's actions, de-duplicated, ranked ---------------
         def order(a: Any) -> tuple[Any, ...]:
@@ -372,11 +461,13 @@ class CEO:
                 agenda[a.key] = item  # the most severe, earliest copy of the same action
         ranked = sorted(agenda.values(), key=order)
         agenda_rows = [
-            f"| {i} | {md_escape(a.title)} | "
-            f"{md_escape(names.get(a.entity, a.entity)) if a.entity else 'all'} | "
-            f"{md_escape(a.owner)} | {a.due.isoformat()} | {a.severity} |"
-            for i, a in enumerate(ranked, 1)
+            AgendaItem(
+                a.title, names.get(a.entity, a.entity) if a.entity else "", a.owner, a.due, a.key
+            )
+            for a in ranked
         ]
+        for item, a in zip(agenda_rows, ranked, strict=True):
+            item.severity = str(a.severity)
         for e in ctx.entities:
             metrics[e.key]["agenda_actions"] = sum(1 for a in ranked if a.entity == e.key)
         metrics["consolidated"]["agenda_actions"] = len(ranked)
@@ -388,115 +479,6 @@ class CEO:
             by_owner[a.owner] = by_owner.get(a.owner, 0) + 1
 
         actions.sort(key=lambda a: (Severity(a.severity).rank, a.due, a.entity or "", a.title))
-        c = metrics["consolidated"]
-        cov = "n/a" if c["kpi_coverage"] is None else f"{c['kpi_coverage']:.2f}"
-        sections = [
-            Section(
-                heading="Critical shortfalls",
-                body="\n".join(
-                    [
-                        f"Critical findings across the reports: {len(shortfalls)}, ranked "
-                        f"below; warnings: {warnings}, listed in each role's own report.",
-                        "",
-                        *(
-                            [
-                                "| # | Entity | Role | Finding | Act by |",
-                                "|---|---|---|---|---|",
-                                *shortfall_rows,
-                            ]
-                            if shortfall_rows
-                            else ["No critical findings."]
-                        ),
-                        "",
-                        "_How this was computed: the critical findings of the reports built in "
-                        f"this run ({seen_roles}), ranked by severity, then how soon (the "
-                        "earliest due date of the same role's critical actions for the entity), "
-                        "then how much (the largest dollar figure the finding states), then "
-                        "the role's send priority._",
-                    ]
-                ),
-            ),
-            Section(
-                heading="30-day agenda",
-                body="\n".join(
-                    [
-                        *(
-                            [
-                                f"{len(ranked)} actions due by {horizon.isoformat()} "
-                                f"({merged - len(ranked)} duplicates merged): "
-                                + ", ".join(f"{n} {o}" for o, n in sorted(by_owner.items()))
-                                + ".",
-                                "",
-                                "| # | Action | Entity | Owner | Due | Severity |",
-                                "|---|---|---|---|---|---|",
-                                *agenda_rows,
-                            ]
-                            if agenda_rows
-                            else ["No actions in the reports of this run."]
-                        ),
-                        "",
-                        f"_How this was computed: the actions of {seen_roles}, de-duplicated "
-                        "by their stable key (owner, entity, title; the most severe and "
-                        "earliest copy kept), ranked by severity, then due date, then priority; "
-                        f"due dates are held inside the {horizon_days} days after "
-                        f"{as_of.isoformat()} (agenda_days)._",
-                    ]
-                ),
-            ),
-            Section(
-                heading="Asset inventory",
-                body="\n".join(
-                    [
-                        f"{c['assets']} assets; {c['assets_expired']} expired, "
-                        f"{c['assets_expiring_60d']} expiring within {EXPIRING_DAYS} days.",
-                        "",
-                        "| Kind | Assets | Expired | Expiring | Next renewal | Value |",
-                        "|---|---|---|---|---|---|",
-                        *(kind_rows or ["| none | 0 | 0 | 0 | | |"]),
-                        "",
-                        "| Kind | Entity | Asset | Expires | Value | State |",
-                        "|---|---|---|---|---|---|",
-                        *asset_rows,
-                        "",
-                        "_How this was computed: the [[assets]] of each entity.toml; expired "
-                        f"means expires before {as_of.isoformat()}, expiring means within "
-                        f"{EXPIRING_DAYS} days (METRICS.md, ceo; findings use "
-                        f"expiring_days = {expiring_days}). An expired "
-                        f"{' or '.join(sorted(critical_kinds))} is critical "
-                        "(critical_asset_kinds), any other expired asset a warning._",
-                    ]
-                ),
-            ),
-            Section(
-                heading="KPI coverage",
-                body="\n".join(
-                    [
-                        f"KPI coverage {cov}: the share of declared KPIs with a value in the "
-                        f"30 days ending {as_of.isoformat()}. Should track but not declared: "
-                        f"{c['kpis_expected_missing']}; stale: {c['kpis_stale']}; off target: "
-                        f"{c['kpis_off_target']}.",
-                        "",
-                        "| Entity | Kind | Declared | With a value in 30 days | Coverage | "
-                        "Should track, not declared |",
-                        "|---|---|---|---|---|---|",
-                        *coverage_rows,
-                        "",
-                        "| Entity | KPI | Unit | Target | Latest value | State |",
-                        "|---|---|---|---|---|---|",
-                        *(kpi_rows or ["| none | no [[kpis]] declared | | | | |"]),
-                        "",
-                        "_How this was computed: coverage = declared [[kpis]] with a kpis.csv "
-                        "value dated within the 30 days ending as_of, over the declared "
-                        "(METRICS.md, ceo); should-track KPIs come from the entity's plugin by "
-                        f"business kind; stale = no value in the last {recent_days} days "
-                        "(kpi_recent_days); off target compares the latest value on or before "
-                        "as_of with the [[kpis]] target, lower being better for "
-                        f"{', '.join(map(str, settings['lower_is_better']))} (lower_is_better) "
-                        "or a KPI's `better` key._",
-                    ]
-                ),
-            ),
-        ]
         change = changes_section(
             ctx,
             metrics,
@@ -510,51 +492,51 @@ class CEO:
                 "kpis_off_target": ("KPIs off target", "count"),
             },
         )
-        if change is not None:
-            sections.append(change)
-        carried = carried_over_section(ctx, ranked, names)
-        if carried is not None:
-            sections.append(carried)
+        words = render_template(
+            ctx,
+            self,
+            {
+                "figures": metrics["consolidated"],
+                "shortfalls": shortfall_rows,
+                "warnings": warnings,
+                "roles_seen": seen_roles,
+                "agenda": agenda_rows,
+                "horizon": horizon,
+                "horizon_days": horizon_days,
+                "duplicates_merged": merged - len(ranked),
+                "by_owner": sorted(by_owner.items()),
+                "asset_kinds": kinds,
+                "assets": inventory,
+                "expiring_window_days": EXPIRING_DAYS,
+                "expiring_days": expiring_days,
+                "critical_asset_kinds": sorted(critical_kinds),
+                "kpi_coverage": coverage_rows,
+                "kpis": kpi_rows,
+                "kpi_recent_days": recent_days,
+                "lower_is_better": [str(n) for n in settings["lower_is_better"]],
+                "changes": change,
+                "carried_over": carried_over(ctx, agenda_rows),
+            },
+        )
         return Report(
             role=self.name,
             title=self.title,
-            subject=f"CEO Strategic Assessment: {ctx.period} shortfalls and 30-day agenda",
-            sections=sections,
+            subject=words.subject,
+            sections=words.sections,
             findings=findings,
             actions=actions,
             metrics=metrics,
         )
 
 
-def carried_over_section(ctx: Any, ranked: list[Any], names: dict[str, str]) -> Any:
-    """The agenda actions that were already on the last report's agenda. It compares with
-    the previous report, so on its own it never makes a new version."""
-    from execreport import Section, md_escape
-
+def carried_over(ctx: Any, agenda: list[AgendaItem]) -> list[tuple[int, AgendaItem]] | None:
+    """The agenda actions (with their place on it) that were already on the last report's
+    agenda; None without a previous report. The section compares with the previous report,
+    so on its own it never makes a new version."""
     if ctx.previous is None:
         return None
     before = set((ctx.previous.metrics.get("consolidated") or {}).get("agenda_keys") or [])
-    rows = [
-        f"| {i} | {md_escape(a.title)} | "
-        f"{md_escape(names.get(a.entity, a.entity)) if a.entity else 'all'} | "
-        f"{md_escape(a.owner)} | {a.due.isoformat()} |"
-        for i, a in enumerate(ranked, 1)
-        if a.key in before
-    ]
-    body = [
-        f"{len(rows)} of the {len(ranked)} actions on the 30-day agenda were already on the "
-        "last report's agenda (carried over); the # is their place on this agenda.",
-        "",
-        *(
-            ["| # | Action | Entity | Owner | Due |", "|---|---|---|---|---|", *rows]
-            if rows
-            else []
-        ),
-        "",
-        "_How this was computed: the agenda's actions matched by their stable key against "
-        "the agenda of the last delivered CEO report._",
-    ]
-    return Section(heading="Carried over on the agenda", body="\n".join(body), since_previous=True)
+    return [(i, a) for i, a in enumerate(agenda, 1) if a.key in before]
 
 
 @hookimpl
