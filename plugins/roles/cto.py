@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from execreport import hookimpl
+
+if TYPE_CHECKING:
+    from execreport import Action
 
 # `[roles.cto]` keys and their defaults (docs/roles.md, "CTO")
 DEFAULTS: dict[str, Any] = {
@@ -320,7 +323,7 @@ class UxGaps:
 
 @dataclass(frozen=True)
 class RankedAction:
-    action: Any  # execreport.Action
+    action: Action
     weight: int  # the risk weight of the failed check
     revenue_at_stake: Decimal  # the entity's monthly revenue, trailing 3 months
 
@@ -331,7 +334,7 @@ class TopActions:
     limit: int  # top_actions
     shown: list[RankedAction]  # the first `limit`, ranked
     weights: list[tuple[str, int]]  # (check, risk weight), heaviest first
-    due_days: dict[str, int]  # severity -> days
+    due_days: dict[str, Any]  # severity -> days, as configured
 
 
 @dataclass(frozen=True)
@@ -702,7 +705,7 @@ class CTO:
                 limit=top,
                 shown=[r for _, r in ranked[:top]],
                 weights=sorted(weights.items(), key=lambda x: -x[1]),
-                due_days={str(k): int(v) for k, v in due_days.items()},
+                due_days={str(k): v for k, v in due_days.items()},
             ),
             "changes": figure_changes(ctx, metrics, actions, CHANGE_FIGURES),
             "pct": _pct,
