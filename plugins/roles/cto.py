@@ -1,12 +1,20 @@
-"""CTO: security audit per stack, cost, CI/CD maturity, email authentication, UX gaps."""
+"""CTO: security audit per stack, cost, CI/CD maturity, email authentication, UX gaps.
+
+The analysis (SQL, checks, findings, actions, metrics) is here; the words of the report are
+in templates/cto.md.j2, which receives the typed figures below."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from execreport import hookimpl, read_settings
+
+if TYPE_CHECKING:
+    from execreport import Action
 
 # `[roles.cto]` keys and their defaults (docs/roles.md, "CTO")
 DEFAULTS: dict[str, Any] = {
@@ -55,12 +63,6 @@ CHECKS: dict[str, tuple[int, str]] = {
 BASE_TRUE = ("mfa", "tls", "hsts", "backups", "dependency_updates", "logging")
 MAIL_TRUE = ("spf", "dkim")
 DMARC_PASS = ("quarantine", "reject")
-MATURITY_STEPS = (
-    "run a CI build on every push",
-    "run the automated tests in CI",
-    "deploy automatically when CI passes",
-    "none: keep the pipeline green",
-)
 UX_KEYS = ("ux_gaps", "lighthouse_mobile", "lighthouse_desktop")
 
 
@@ -200,13 +202,204 @@ def _decimal(value: Any, key: str) -> Decimal:
         raise ExecReportError(f"[roles.cto] {key}: {value!r} is not a number") from None
 
 
-def _yes_no(value: Any) -> str:
-    return "yes" if value is True else ("no" if value is False else "not recorded")
-
-
 def _pct(value: Any) -> str:
     """A percentage metric (already rounded to two places) as printed."""
     return "n/a" if value is None else f"{Decimal(str(value)):.2f}%"
+
+
+def _fixed(value: Any) -> str:
+    """A number with two decimals (a score, a change in points); `n/a` for none."""
+    return "n/a" if value is None else f"{Decimal(str(value)):.2f}"
+
+
+def _one_line(value: Any) -> str:
+    """Data text with its white space collapsed, as a table cell shows it."""
+    return " ".join(str(value).split())
+
+
+# -- what the template receives: typed figures, no prose --------------------------------------
+@dataclass(frozen=True)
+class AuditRow:
+    """One [[stack]] item's security checks."""
+
+    entity: str
+    system: str
+    provider: str
+    monthly_cost: Decimal
+    checks: int
+    passed: int
+    failing: list[str]  # check names (fields of [[stack]]), in checklist order
+
+
+@dataclass(frozen=True)
+class SecurityAudit:
+    checks: int
+    failed: int
+    score: float | None
+    items: list[AuditRow]
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """Cost figures of one entity, or of all of them (`entity` None)."""
+
+    entity: str | None
+    stack_cost: Decimal
+    revenue_monthly: Decimal
+    stack_pct_of_revenue: float | None
+    spend_monthly: Decimal
+    spend_prior_month: Decimal
+    spend_last_month: Decimal
+    spend_mom_pct: float | None
+
+
+@dataclass(frozen=True)
+class CostAnalysis:
+    total: CostRow
+    entities: list[CostRow]
+    months: list[date]  # first days of the trailing 3 months
+    window_end: date
+    categories: list[str]  # software_categories as configured
+    accounts: list[str]  # software_accounts as configured
+    share_warning_pct: Decimal
+    growth_warning_pct: Decimal
+    untracked_tolerance_pct: Decimal
+
+
+@dataclass(frozen=True)
+class CicdRow:
+    entity: str
+    system: str
+    ci: Any  # as written: only true/false are a yes/no
+    tests: Any
+    auto_deploy: Any
+    level: int | None  # None: managed, or none of ci/tests/auto_deploy recorded
+    deploys_untested: bool  # auto_deploy = true without tests = true
+
+
+@dataclass(frozen=True)
+class MailRow:
+    entity: str
+    system: str
+    domain: str  # "" when none is recorded
+    spf: Any
+    dkim: Any
+    dmarc: Any
+    failing: list[str]  # of spf, dkim, dmarc
+    remedies: list[str]  # the actions' remedies for them, in that order
+
+
+@dataclass(frozen=True)
+class SenderItem:
+    """A mail-sending item that names the domain the reports are sent from."""
+
+    entity: str
+    system: str
+    failing: list[str]  # of spf, dkim, dmarc
+
+
+@dataclass(frozen=True)
+class EmailAuthentication:
+    sender_domain: str  # `[roles.cto] sender_domain`, "" when not set
+    sender_items: list[SenderItem]
+    items: list[MailRow]
+
+
+@dataclass(frozen=True)
+class UxRow:
+    entity: str
+    system: str
+    mobile: Any  # Lighthouse scores as written; None when absent
+    desktop: Any
+    gaps: list[str]
+
+
+@dataclass(frozen=True)
+class UxGaps:
+    items: list[UxRow]  # only the items that carry UX keys; empty: no section
+    lighthouse_poor: int
+    lighthouse_good: int
+
+
+@dataclass(frozen=True)
+class RankedAction:
+    action: Action
+    weight: int  # the risk weight of the failed check
+    revenue_at_stake: Decimal  # the entity's monthly revenue, trailing 3 months
+
+
+@dataclass(frozen=True)
+class TopActions:
+    count: int  # all the role's actions
+    limit: int  # top_actions
+    shown: list[RankedAction]  # the first `limit`, ranked
+    weights: list[tuple[str, int]]  # (check, risk weight), heaviest first
+    due_days: dict[str, Any]  # severity -> days, as configured
+
+
+@dataclass(frozen=True)
+class FigureChange:
+    scope: str | None  # the entity's name; None for all entities
+    figure: str  # the metric's key
+    kind: str  # count, ratio, money or pct
+    before: Any
+    now: Any
+    change: Decimal | None  # now - before; None when either is missing
+
+
+@dataclass(frozen=True)
+class Changes:
+    """This report against the previous archived version of it."""
+
+    still_open: int  # actions of the last report raised again
+    last_report_actions: int
+    no_longer_raised: int
+    new: int
+    figures: list[FigureChange]  # only the figures that changed
+
+
+# the key figures "Changes since the last report" compares, and how each is shown
+CHANGE_FIGURES: dict[str, str] = {
+    "security_checks_failed": "count",
+    "security_score": "ratio",
+    "stack_monthly_cost": "money",
+    "software_spend_last_month": "money",
+    "stack_cost_pct_of_revenue": "pct",
+}
+
+
+def figure_changes(
+    ctx: Any, metrics: dict[str, Any], actions: list[Any], figures: dict[str, str]
+) -> Changes | None:
+    """Key figures against `ctx.previous.metrics` and the previous report's actions still
+    open (by key); None without a previous report."""
+    previous = ctx.previous
+    if previous is None:
+        return None
+    names: dict[str, str | None] = {"consolidated": None, **{e.key: e.name for e in ctx.entities}}
+    rows = []
+    for scope, label in names.items():
+        now, before = metrics.get(scope, {}), (previous.metrics or {}).get(scope, {})
+        for key, kind in figures.items():
+            old, new = before.get(key), now.get(key)
+            if key not in before or _number(old) == _number(new):
+                continue
+            a, b = _number(old), _number(new)
+            delta = None if a is None or b is None else b - a
+            rows.append(FigureChange(label, key, kind, old, new, delta))
+    old_keys = {a.key for a in previous.actions}
+    new_keys = {a.key for a in actions}
+    return Changes(
+        still_open=len(old_keys & new_keys),
+        last_report_actions=len(old_keys),
+        no_longer_raised=len(old_keys - new_keys),
+        new=len(new_keys - old_keys),
+        figures=rows,
+    )
+
+
+def _number(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 class CTO:
@@ -214,18 +407,36 @@ class CTO:
     title = "CTO Technology Review"
     priority = 30
     settings_defaults = DEFAULTS  # every key of [roles.cto], checked at load
+    template_folder = Path(__file__).parent / "templates"
+    template_variables = {
+        "security": "SecurityAudit: `checks`, `failed`, `score` (0-1 or None) and `items`, "
+        "one per [[stack]] item: `entity`, `system`, `provider`, `monthly_cost`, `checks`, "
+        "`passed`, `failing` (check names)",
+        "cost": "CostAnalysis: `total` and `entities` (CostRow: `entity` (None for all), "
+        "`stack_cost`, `revenue_monthly`, `stack_pct_of_revenue`, `spend_monthly`, "
+        "`spend_prior_month`, `spend_last_month`, `spend_mom_pct`), `months` (first days of the "
+        "trailing 3 months), `window_end`, `categories`, `accounts`, `share_warning_pct`, "
+        "`growth_warning_pct`, `untracked_tolerance_pct`",
+        "cicd": "list of CicdRow: `entity`, `system`, `ci`, `tests`, `auto_deploy` (as written), "
+        "`level` (0-3, None when CI/CD does not apply), `deploys_untested`",
+        "mail": 'EmailAuthentication: `sender_domain` ("" when not set), `sender_items` '
+        "(`entity`, `system`, `failing`: the items that send from it) and `items`, one per "
+        "item with sends_mail = true: `entity`, `system`, `domain`, `spf`, `dkim`, `dmarc`, "
+        "`failing`, `remedies`",
+        "ux": "UxGaps: `items` (`entity`, `system`, `mobile`, `desktop`, `gaps`; empty when no "
+        "item has UX keys), `lighthouse_poor`, `lighthouse_good`",
+        "top": "TopActions: `count` (all actions), `limit` (top_actions), `shown` (the first "
+        "`limit`: `action`, `weight`, `revenue_at_stake`), `weights` ((check, weight) pairs, "
+        "heaviest first), `due_days` (severity -> days)",
+        "changes": "Changes or None (no previous report): `still_open`, `last_report_actions`, "
+        "`no_longer_raised`, `new`, `figures` (`scope` (None for all entities), `figure` (the "
+        "metric's key), `kind` (count, ratio, money, pct), `before`, `now`, `change`)",
+        "pct": "`pct(value)`: a percentage with two decimals, `4.00%`; `n/a` for none",
+        "fixed": "`fixed(value)`: a number with two decimals, `0.76`; `n/a` for none",
+    }
 
     def build(self, ctx: Any) -> Any:
-        from execreport import (
-            Action,
-            Finding,
-            Report,
-            Section,
-            Severity,
-            changes_section,
-            md_escape,
-            money,
-        )
+        from execreport import Action, Finding, Report, Severity, money, render_template
 
         settings = read_settings(self.name, ctx.settings, DEFAULTS)
         due_days = {**DEFAULTS["due_days"], **settings["due_days"]}
@@ -258,9 +469,13 @@ class CTO:
             metrics[key].update(practice_figures(items))
 
         findings: list[Any] = []
-        # (rank key, action, risk weight, revenue at stake)
-        ranked: list[tuple[tuple[Any, ...], Any, int, Decimal]] = []
-        audit_rows, cicd_rows, mail_rows, ux_rows, cost_rows = [], [], [], [], []
+        # (rank key, ranked action)
+        ranked: list[tuple[tuple[Any, ...], RankedAction]] = []
+        audit_rows: list[AuditRow] = []
+        cicd_rows: list[CicdRow] = []
+        mail_rows: list[MailRow] = []
+        ux_rows: list[UxRow] = []
+        cost_rows: list[CostRow] = []
 
         def raise_issue(
             e: Any, item: Any, check: str, sev: Any, message: str, fix: str, topic: str = ""
@@ -277,7 +492,7 @@ class CTO:
             )
             stake = metrics[e.key]["revenue_monthly_3m"]
             key = (Severity(sev).rank, -weights.get(check, 1), -stake, e.name, item.name, check)
-            ranked.append((key, action, weights.get(check, 1), stake))
+            ranked.append((key, RankedAction(action, weights.get(check, 1), stake)))
 
         for e in ctx.entities:
             domains = [a.name for a in e.assets if a.kind == "domain"]
@@ -288,10 +503,15 @@ class CTO:
                 checks = item_checks(item)
                 failed = [f for f, passed in checks if not passed]
                 audit_rows.append(
-                    f"| {md_escape(e.name)} | {md_escape(item.name)} | "
-                    f"{md_escape(item.provider)} | {money(item.monthly_cost)} | "
-                    f"{len(checks) - len(failed)}/{len(checks)} | "
-                    f"{', '.join(failed) or 'none'} |"
+                    AuditRow(
+                        entity=e.name,
+                        system=item.name,
+                        provider=item.provider,
+                        monthly_cost=item.monthly_cost,
+                        checks=len(checks),
+                        passed=len(checks) - len(failed),
+                        failing=failed,
+                    )
                 )
                 for field in failed:
                     value = getattr(item, field, None)
@@ -322,9 +542,8 @@ class CTO:
 
                 level = maturity(item)
                 ci, tests, deploy = (getattr(item, f, None) for f in ("ci", "tests", "auto_deploy"))
-                next_step = "n/a" if level is None else MATURITY_STEPS[level]
-                if deploy is True and tests is not True:
-                    next_step = "add tests: it deploys automatically without them"
+                untested = deploy is True and tests is not True
+                if untested:
                     raise_issue(
                         e,
                         item,
@@ -334,25 +553,27 @@ class CTO:
                         f"(auto_deploy = true, tests = {str(tests).lower()}; {where})",
                         CHECKS["auto_deploy_untested"][1],
                     )
-                cicd_rows.append(
-                    f"| {md_escape(e.name)} | {md_escape(item.name)} | {_yes_no(ci)} | "
-                    f"{_yes_no(tests)} | {_yes_no(deploy)} | "
-                    f"{'n/a' if level is None else level} | {next_step} |"
-                )
+                cicd_rows.append(CicdRow(e.name, item.name, ci, tests, deploy, level, untested))
 
                 if getattr(item, "sends_mail", None) is True:
                     domain = str(getattr(item, "domain", "") or ", ".join(domains) or "")
-                    bad = [f for f in ("spf", "dkim", "dmarc") if f in failed]
-                    ok = "authenticated" if not bad else "fails " + ", ".join(bad)
-                    steps = "; ".join(
-                        CHECKS[f][1].format(provider=provider, dmarc=item.dmarc or "missing")
-                        for f in bad
-                    )
+                    bad: list[str] = [f for f in ("spf", "dkim", "dmarc") if f in failed]
                     mail_rows.append(
-                        f"| {md_escape(e.name)} | {md_escape(item.name)} | "
-                        f"{md_escape(domain) or 'not recorded'} | {_yes_no(item.spf)} | "
-                        f"{_yes_no(item.dkim)} | {md_escape(item.dmarc or 'missing')} | {ok} | "
-                        f"{md_escape(steps) or 'none'} |"
+                        MailRow(
+                            entity=e.name,
+                            system=item.name,
+                            domain=_one_line(domain),
+                            spf=item.spf,
+                            dkim=item.dkim,
+                            dmarc=item.dmarc,
+                            failing=bad,
+                            remedies=[
+                                CHECKS[f][1].format(
+                                    provider=provider, dmarc=item.dmarc or "missing"
+                                )
+                                for f in bad
+                            ],
+                        )
                     )
 
                 extra = item.model_extra or {}
@@ -361,12 +582,7 @@ class CTO:
                     gaps = [gaps] if isinstance(gaps, str) else list(gaps)
                     mobile = extra.get("lighthouse_mobile")
                     desktop = extra.get("lighthouse_desktop")
-                    ux_rows.append(
-                        f"| {md_escape(e.name)} | {md_escape(item.name)} | "
-                        f"{'' if mobile is None else md_escape(mobile)} | "
-                        f"{'' if desktop is None else md_escape(desktop)} | "
-                        f"{'; '.join(md_escape(g) for g in gaps) or 'none named'} |"
-                    )
+                    ux_rows.append(UxRow(e.name, item.name, mobile, desktop, gaps))
                     if isinstance(mobile, int | float) and mobile < good:
                         sev = Severity.warning if mobile < poor else Severity.info
                         band = "poor" if mobile < poor else "needs improvement"
@@ -397,12 +613,16 @@ class CTO:
             f = metrics[key]
             stack_cost = metrics[key]["stack_monthly_cost"]
             cost_rows.append(
-                f"| {md_escape(e.name) if e else '**All entities**'} | {money(stack_cost)} | "
-                f"{money(f['revenue_monthly_3m'])} | {_pct(f['stack_cost_pct_of_revenue'])} | "
-                f"{money(f['software_spend_monthly_3m'])} | "
-                f"{money(f['software_spend_prior_month'])} | "
-                f"{money(f['software_spend_last_month'])} | "
-                f"{_pct(f['software_spend_mom_pct'])} |"
+                CostRow(
+                    entity=e.name if e else None,
+                    stack_cost=stack_cost,
+                    revenue_monthly=f["revenue_monthly_3m"],
+                    stack_pct_of_revenue=f["stack_cost_pct_of_revenue"],
+                    spend_monthly=f["software_spend_monthly_3m"],
+                    spend_prior_month=f["software_spend_prior_month"],
+                    spend_last_month=f["software_spend_last_month"],
+                    spend_mom_pct=f["software_spend_mom_pct"],
+                )
             )
             if e is None:
                 continue
@@ -453,177 +673,67 @@ class CTO:
                 )
 
         ranked.sort(key=lambda r: r[0])
-        actions = [r[1] for r in ranked]
+        actions = [r.action for _, r in ranked]
         top = int(settings["top_actions"])
-        top_rows = [
-            f"| {i} | {md_escape(a.title)} | {a.severity} | {w} | {money(stake)} | "
-            f"{a.due.isoformat()} |"
-            for i, (_, a, w, stake) in enumerate(ranked[:top], 1)
-        ]
         c = metrics["consolidated"]
-        score = "n/a" if c["security_score"] is None else f"{c['security_score']:.2f}"
-        weight_text = ", ".join(f"{k} {w}" for k, w in sorted(weights.items(), key=lambda x: -x[1]))
-        sections = [
-            Section(
-                heading="Security audit by stack",
-                body="\n".join(
-                    [
-                        f"{c['security_checks'] - c['security_checks_failed']} of "
-                        f"{c['security_checks']} checks pass (score {score}); "
-                        f"{c['security_checks_failed']} fail, each an action below.",
-                        "",
-                        "| Entity | System | Provider | Monthly cost | Checks passed | Failing |",
-                        "|---|---|---|---|---|---|",
-                        *(audit_rows or ["| none | no [[stack]] items | | | | |"]),
-                        "",
-                        "_How this was computed: each [[stack]] item of entity.toml is checked "
-                        "for mfa, tls, hsts, backups, dependency_updates and logging being true "
-                        "and secrets_in_repo being false; an item with sends_mail = true also for "
-                        "spf and dkim being true and dmarc being quarantine or reject; a missing "
-                        "field fails; score = passed / checks (METRICS.md, cto). Secrets in a "
-                        "repository are critical, every other failure a warning._",
-                    ]
-                ),
+        variables = {
+            "security": SecurityAudit(
+                checks=c["security_checks"],
+                failed=c["security_checks_failed"],
+                score=c["security_score"],
+                items=audit_rows,
             ),
-            Section(
-                heading="Cost analysis",
-                body="\n".join(
-                    [
-                        f"The stacks cost {money(c['stack_monthly_cost'])}/month, "
-                        f"{_pct(c['stack_cost_pct_of_revenue'])} of the monthly revenue of "
-                        f"{money(c['revenue_monthly_3m'])}; hosting/software spend in the "
-                        f"ledger went from {money(c['software_spend_prior_month'])} in "
-                        f"{months[1]:%B %Y} to {money(c['software_spend_last_month'])} in "
-                        f"{months[2]:%B %Y} ({_pct(c['software_spend_mom_pct'])}).",
-                        "",
-                        "| Entity | Stack/mo | Revenue/mo | Stack % of revenue | "
-                        "Ledger hosting+software/mo | "
-                        f"{months[1]:%b %Y} | {months[2]:%b %Y} | Month over month |",
-                        "|---|---|---|---|---|---|---|---|",
-                        *cost_rows,
-                        "",
-                        "_How this was computed: stack/mo = sum of [[stack]] monthly_cost; "
-                        "revenue/mo = revenue (4xxx rows of ledger.csv) over the trailing 3 "
-                        f"months {months[0].isoformat()} to {window_end.isoformat()} divided by 3; "
-                        "hosting+software spend = minus the sum of the ledger rows whose "
-                        f"category is {' or '.join(settings['software_categories'])} or whose "
-                        f"account is {' or '.join(map(str, settings['software_accounts']))} "
-                        "(software_categories, software_accounts); month over month = last "
-                        "month / the month before - 1. Warnings: stack over "
-                        f"{share_warn}% of revenue (cost_share_warning_pct), spend up more than "
-                        f"{growth_warn}% (spend_growth_warning_pct); info when ledger spend "
-                        f"exceeds the stack by more than {untracked}% "
-                        "(untracked_spend_tolerance_pct)._",
-                    ]
-                ),
+            "cost": CostAnalysis(
+                total=cost_rows[0],
+                entities=cost_rows[1:],
+                months=months,
+                window_end=window_end,
+                categories=[str(x) for x in settings["software_categories"]],
+                accounts=[str(x) for x in settings["software_accounts"]],
+                share_warning_pct=share_warn,
+                growth_warning_pct=growth_warn,
+                untracked_tolerance_pct=untracked,
             ),
-            Section(
-                heading="CI/CD maturity",
-                body="\n".join(
-                    [
-                        "| Entity | System | CI | Tests | Auto deploy | Level | Next step |",
-                        "|---|---|---|---|---|---|---|",
-                        *(cicd_rows or ["| none | no [[stack]] items | | | | | |"]),
-                        "",
-                        "_How this was computed: from the ci, tests and auto_deploy fields of "
-                        "each [[stack]] item: level 0 no CI, 1 CI runs, 2 CI runs the tests, 3 a "
-                        "green CI deploys automatically (a step counts only when the ones "
-                        "before it are true); n/a for `managed = true` items and items that "
-                        "record none of the three. Auto deploy without tests is a warning._",
-                    ]
-                ),
+            "cicd": cicd_rows,
+            "mail": EmailAuthentication(
+                sender_domain=sender_domain,
+                sender_items=sender_items(sender_domain, ctx.entities),
+                items=mail_rows,
             ),
-            Section(
-                heading="Email authentication (SPF, DKIM, DMARC)",
-                body="\n".join(
-                    [
-                        *sender_line(sender_domain, ctx.entities),
-                        "| Entity | Sends mail | Domain | SPF | DKIM | DMARC | State | Next step |",
-                        "|---|---|---|---|---|---|---|---|",
-                        *(mail_rows or ["| none | no item has sends_mail = true | | | | | | |"]),
-                        "",
-                        "_How this was computed: the [[stack]] items with sends_mail = true; "
-                        "authenticated means spf and dkim true and dmarc quarantine or reject "
-                        "(METRICS.md, cto). Domain: the item's `domain` key, else the entity's "
-                        "[[assets]] of kind domain; the reports' own domain is "
-                        "`[roles.cto] sender_domain`._",
-                    ]
-                ),
+            "ux": UxGaps(items=ux_rows, lighthouse_poor=poor, lighthouse_good=good),
+            "top": TopActions(
+                count=len(actions),
+                limit=top,
+                shown=[r for _, r in ranked[:top]],
+                weights=sorted(weights.items(), key=lambda x: -x[1]),
+                due_days={str(k): v for k, v in due_days.items()},
             ),
-        ]
-        if ux_rows:
-            sections.append(
-                Section(
-                    heading="UX gaps",
-                    body="\n".join(
-                        [
-                            "| Entity | System | Lighthouse mobile | Lighthouse desktop | "
-                            "Gaps named |",
-                            "|---|---|---|---|---|",
-                            *ux_rows,
-                            "",
-                            "_How this was computed: the ux_gaps, lighthouse_mobile and "
-                            "lighthouse_desktop keys of [[stack]] items, shown where present. "
-                            f"A mobile score under {poor} (lighthouse_poor) is a warning, under "
-                            f"{good} (lighthouse_good) info; each named gap is an action._",
-                        ]
-                    ),
-                )
-            )
-        sections.append(
-            Section(
-                heading="Top engineering actions",
-                body="\n".join(
-                    [
-                        f"{len(actions)} actions; the first {min(top, len(actions))}:",
-                        "",
-                        "| # | Action | Severity | Risk weight | Revenue at stake/mo | Due |",
-                        "|---|---|---|---|---|---|",
-                        *(top_rows or ["| | none | | | | |"]),
-                        "",
-                        "_How this was computed: ranked by severity, then by the cost of "
-                        f"inaction: the risk weight of the failed check ({weight_text}; "
-                        "check_weights), then the entity's monthly revenue (trailing 3 months) "
-                        f"that depends on it; due in {due_days['critical']} days when critical, "
-                        f"{due_days['warning']} when a warning, {due_days['info']} otherwise "
-                        f"(due_days); top_actions = {top}._",
-                    ]
-                ),
-            )
-        )
-        change = changes_section(
-            ctx,
-            metrics,
-            actions,
-            {
-                "security_checks_failed": ("failed security checks", "count"),
-                "security_score": ("security score", "ratio"),
-                "stack_monthly_cost": ("stack cost/month", "money"),
-                "software_spend_last_month": ("hosting+software spend, last month", "money"),
-                "stack_cost_pct_of_revenue": ("stack % of revenue", "pct"),
-            },
-        )
-        if change is not None:
-            sections.append(change)
+            "changes": figure_changes(ctx, metrics, actions, CHANGE_FIGURES),
+            "pct": _pct,
+            "fixed": _fixed,
+        }
+        out = render_template(ctx, self, variables)
         return Report(
             role=self.name,
             title=self.title,
-            subject=f"CTO Technology Review: {ctx.period} security, cost and CI/CD",
-            sections=sections,
+            subject=out.subject,
+            sections=out.sections,
             findings=findings,
             actions=actions,
             metrics=metrics,
         )
 
 
-def sender_line(sender_domain: str, entities: list[Any]) -> list[str]:
-    """Where the reports themselves are sent from, when `sender_domain` names it."""
-    from execreport import md_escape
-
+def sender_items(sender_domain: str, entities: list[Any]) -> list[SenderItem]:
+    """The mail-sending items whose domain is the one the reports are sent from."""
     if not sender_domain:
         return []
-    hits = [
-        (e, i)
+    return [
+        SenderItem(
+            entity=e.name,
+            system=i.name,
+            failing=[f for f, p in item_checks(i) if f in ("spf", "dkim", "dmarc") and not p],
+        )
         for e in entities
         for i in e.stack
         if getattr(i, "sends_mail", None) is True
@@ -632,23 +742,6 @@ def sender_line(sender_domain: str, entities: list[Any]) -> list[str]:
             str(getattr(i, "domain", "") or "").lower(),
             *(a.name.lower() for a in e.assets if a.kind == "domain"),
         ]
-    ]
-    if not hits:
-        return [
-            f"The reports are sent from {md_escape(sender_domain)}; no [[stack]] item that "
-            "sends mail names it, so its SPF/DKIM/DMARC state is not on record.",
-            "",
-        ]
-    states = []
-    for e, i in hits:
-        bad = [f for f, p in item_checks(i) if f in ("spf", "dkim", "dmarc") and not p]
-        states.append(
-            f"{md_escape(e.name)} {md_escape(i.name)}: "
-            + ("authenticated" if not bad else "fails " + ", ".join(bad))
-        )
-    return [
-        f"The reports are sent from {md_escape(sender_domain)}: {'; '.join(states)}.",
-        "",
     ]
 
 
