@@ -483,8 +483,8 @@ class CMO:
     name = "cmo"
     title = "CMO Marketing Review"
     priority = 40
-    template_folder = Path(__file__).parent / "templates"
-    template_variables = {
+    template_folder: Path = Path(__file__).parent / "templates"
+    template_variables: dict[str, str] = {
         "metrics": "the report's metrics by scope (`consolidated` and each entity key), "
         "METRICS.md cmo: `metrics.consolidated.channels_live`, `channels_absent`, `email_list` "
         "(None when no entity gives one), ...",
