@@ -1,11 +1,15 @@
-"""CMO: channel visibility, channel economics, marketplace sequence, email plan."""
+"""CMO: channel visibility, channel economics, marketplace sequence, email plan.
+
+This module computes (SQL, rules, findings, actions, metrics) and hands the template typed
+data; the report's words are in templates/cmo.md.j2, one block per section."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from execreport import hookimpl, read_settings
 
@@ -96,12 +100,21 @@ def _dated(entry: Any, where: str) -> list[tuple[date, Decimal]]:
     return out
 
 
-def commission(
+@dataclass(frozen=True)
+class Commission:
+    """A channel's commission on a date and where it comes from."""
+
+    rate: Decimal | None
+    source: str = ""  # "config" | "entity.toml" | "" (no commission on record)
+    since: date | None = None  # a dated config entry: in force from this date
+
+
+def commission_in_force(
     entity: Any, channel: Any, settings: dict[str, Any], as_of: date
-) -> tuple[Decimal | None, str]:
-    """The channel's commission on `as_of` and where it comes from. The config
-    (`[roles.cmo.commissions]`, per entity first) overrides the channel's own data; of dated
-    entries the latest one in force on `as_of` applies."""
+) -> Commission:
+    """The channel's commission on `as_of`. The config (`[roles.cmo.commissions]`, per entity
+    first) overrides the channel's own data; of dated entries the latest one in force on
+    `as_of` applies."""
     table = settings.get("commissions") or {}
     lookups = []
     own = table.get(entity.key)
@@ -117,11 +130,22 @@ def commission(
             in_force = [(d, r) for d, r in _dated(entry, f"{where}.{name}") if d <= as_of]
             if in_force:
                 since, rate = max(in_force, key=lambda p: p[0])
-                label = "config" if since == date.min else f"config, from {since.isoformat()}"
-                return rate, label
+                return Commission(rate, "config", None if since == date.min else since)
     if channel.commission is not None:
-        return Decimal(str(channel.commission)), "entity.toml"
-    return None, ""
+        return Commission(Decimal(str(channel.commission)), "entity.toml")
+    return Commission(None)
+
+
+def commission(
+    entity: Any, channel: Any, settings: dict[str, Any], as_of: date
+) -> tuple[Decimal | None, str]:
+    """The channel's commission on `as_of` and where it comes from, as a label: `config`,
+    `config, from <date>` for a dated entry, `entity.toml`, or "" without a commission
+    (`commission_in_force` gives the same as data)."""
+    found = commission_in_force(entity, channel, settings, as_of)
+    if found.since is not None:
+        return found.rate, f"{found.source}, from {found.since.isoformat()}"
+    return found.rate, found.source
 
 
 def average_booking(
@@ -140,13 +164,21 @@ def average_booking(
     return revenue / n, "ledger"
 
 
-def warmup_schedule(size: int, start: date, first: int = 50, factor: int = 2) -> list[tuple]:
+class WarmupDay(NamedTuple):
+    """One day of the warm-up: its number (day 1 first), its date and the emails it sends."""
+
+    day: int
+    date: date
+    emails: int
+
+
+def warmup_schedule(size: int, start: date, first: int = 50, factor: int = 2) -> list[WarmupDay]:
     """(day, date, emails that day): `first` emails on `start`, multiplied by `factor` each
     day until a day's volume reaches the full list."""
-    out: list[tuple[int, date, int]] = []
+    out: list[WarmupDay] = []
     volume, day = first, 1
     while size > 0:
-        out.append((day, start + timedelta(days=day - 1), min(volume, size)))
+        out.append(WarmupDay(day, start + timedelta(days=day - 1), min(volume, size)))
         if volume >= size:
             break
         volume, day = volume * factor, day + 1
@@ -170,81 +202,90 @@ def segments(audience: dict[str, Any]) -> list[tuple[str, int | None]]:
     return []
 
 
-def can_spam_checklist(
-    audience: dict[str, Any], business_days: int = 10
-) -> list[tuple[str, str, str, str, str]]:
-    """The CAN-SPAM checklist from `[audience]`: (requirement, state, data key, problem,
-    fix) per requirement; problem and fix are empty when the data shows no violation. A
-    state starting with `**` or `not recorded` is a gap."""
+# the states of a CAN-SPAM requirement that count as a gap (the `can_spam_gaps` metric)
+GAPS = ("missing", "too_slow", "not_recorded")
+
+
+@dataclass(frozen=True)
+class CanSpamCheck:
+    """One CAN-SPAM requirement as the data shows it.
+
+    requirement: `physical_address`, `one_click_unsubscribe`, `unsubscribe_days` or
+    `honest_subjects`; state: `present` or `missing` (address), `in_place`, `missing` or
+    `not_recorded` (one-click unsubscribe), `in_time`, `too_slow` or `not_recorded` (opt-out
+    days), `rule` (honest subjects: not in the data)."""
+
+    requirement: str
+    state: str
+    key: str = ""  # where the data is read from: "[audience] physical_address"; "" if nowhere
+    value: Any = None  # the address on record, or the business days opt-outs take
+    problem: str = ""  # the finding's text when the data shows a violation
+    fix: str = ""  # the action's title for a violation; {name} is the entity's name
+
+    @property
+    def gap(self) -> bool:
+        return self.state in GAPS
+
+
+def can_spam_checklist(audience: dict[str, Any], business_days: int = 10) -> list[CanSpamCheck]:
+    """The CAN-SPAM checklist from `[audience]`, one check per requirement; problem and fix
+    are empty when the data shows no violation. A state in GAPS is a gap."""
     address = str(audience.get("physical_address") or "").strip()
     one_click = audience.get("one_click_unsubscribe")
     days = _count(audience.get("unsubscribe_days"))
     out = []
+    key = "[audience] physical_address"
     if address:
-        out.append(("present: " + _md(address), "", ""))
+        out.append(CanSpamCheck("physical_address", "present", key, address))
     else:
         out.append(
-            (
-                "**missing**",
-                "no physical postal address on record, which CAN-SPAM requires in every "
-                "commercial email",
-                "Put {name}'s physical postal address in every email footer and record it "
+            CanSpamCheck(
+                "physical_address",
+                "missing",
+                key,
+                problem="no physical postal address on record, which CAN-SPAM requires in "
+                "every commercial email",
+                fix="Put {name}'s physical postal address in every email footer and record it "
                 "as [audience] physical_address",
             )
         )
+    key = "[audience] one_click_unsubscribe"
     if one_click is True:
-        out.append(("in place", "", ""))
+        out.append(CanSpamCheck("one_click_unsubscribe", "in_place", key, True))
     elif one_click is False:
         out.append(
-            (
-                "**missing**",
-                "no one-click unsubscribe (one_click_unsubscribe = false)",
-                "Add a one-click unsubscribe (List-Unsubscribe and List-Unsubscribe-Post "
+            CanSpamCheck(
+                "one_click_unsubscribe",
+                "missing",
+                key,
+                False,
+                problem="no one-click unsubscribe (one_click_unsubscribe = false)",
+                fix="Add a one-click unsubscribe (List-Unsubscribe and List-Unsubscribe-Post "
                 "headers) to {name}'s emails",
             )
         )
     else:
-        out.append(("not recorded: test it before day 1", "", ""))
+        out.append(CanSpamCheck("one_click_unsubscribe", "not_recorded", key))
+    key = "[audience] unsubscribe_days"
     if days is None:
-        out.append(("not recorded", "", ""))
+        out.append(CanSpamCheck("unsubscribe_days", "not_recorded", key))
     elif days <= business_days:
-        out.append((f"{days} business days", "", ""))
+        out.append(CanSpamCheck("unsubscribe_days", "in_time", key, days))
     else:
         out.append(
-            (
-                f"**{days} business days, too slow**",
-                f"unsubscribes are honoured in {days} business days, over the "
+            CanSpamCheck(
+                "unsubscribe_days",
+                "too_slow",
+                key,
+                days,
+                problem=f"unsubscribes are honoured in {days} business days, over the "
                 f"{business_days} CAN-SPAM allows",
-                f"Honour {{name}}'s unsubscribes within {business_days} business days (now {days})",
+                fix=f"Honour {{name}}'s unsubscribes within {business_days} business days "
+                f"(now {days})",
             )
         )
-    requirements = [
-        ("Physical postal address in every email", "[audience] physical_address"),
-        ("A working one-click unsubscribe", "[audience] one_click_unsubscribe"),
-        (
-            f"Opt-outs honoured within {business_days} business days",
-            "[audience] unsubscribe_days",
-        ),
-    ]
-    rows = [
-        (r, state, key, p, f) for (r, key), (state, p, f) in zip(requirements, out, strict=True)
-    ]
-    rows.append(
-        (
-            "Honest subject lines and sender",
-            "a rule for every send: the subject says what the email is",
-            "not in the data",
-            "",
-            "",
-        )
-    )
-    return rows
-
-
-def _md(text: str) -> str:
-    from execreport import md_escape
-
-    return md_escape(text)
+    out.append(CanSpamCheck("honest_subjects", "rule"))
+    return out
 
 
 def _count(value: Any) -> int | None:
@@ -254,15 +295,188 @@ def _count(value: Any) -> int | None:
         return None
 
 
+def _num(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+# -- what the template receives: data, no words -----------------------------------------------
+@dataclass(frozen=True)
+class Listing:
+    """A channel as one entity lists it (a cell of the visibility matrix)."""
+
+    status: str  # absent | claimed | optimised | ... as entity.toml says
+    reviews: int | None = None
+    rating: float | None = None
+    key_channel: bool = False  # not listed, but a key channel of the entity's business
+
+
+@dataclass
+class MatrixRow:
+    """A row of the visibility matrix: a channel and, per entity, how it lists it."""
+
+    channel: str
+    listings: list[Listing | None]  # in the order of `entities`; None: not listed
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    """An entity's bookings over the trailing 3 months and its average booking."""
+
+    entity: Any
+    revenue: Decimal
+    bookings: int
+    average: Decimal | None
+    source: str  # "config" | "ledger" | "" (no bookings)
+
+
+@dataclass(frozen=True)
+class ChannelEconomics:
+    """A channel with a commission: what a booking through it brings in."""
+
+    entity: Any
+    channel: str
+    status: str
+    commission: Commission  # its rate is never None here
+    average: Decimal | None  # the entity's average booking
+    per_booking: Decimal | None  # commission per booking
+    net: Decimal | None  # net contribution per booking
+
+
+@dataclass(frozen=True)
+class Unpriced:
+    """A channel with no commission in the data or the config."""
+
+    entity: Any
+    channel: str
+
+
 @dataclass
 class Step:
+    """A candidate marketplace move of one entity."""
+
     entity: Any
     name: str
     status: str  # absent | claimed | not listed
     rate: Decimal | None
     source: str
     net: Decimal | None
-    fit: bool
+    fit: bool  # a key channel of the entity's business
+
+    @property
+    def new_listing(self) -> bool:
+        """The move lists the entity on the channel (rather than optimising a listing)."""
+        return self.status in ("absent", "not listed")
+
+
+@dataclass(frozen=True)
+class RolloutRow:
+    """A step of an entity's marketplace rollout."""
+
+    entity: Any
+    step: int  # 1 first
+    move: Step
+    target: date
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    contacts: int | None
+    share: float | None  # of the list, 0..1; None when the size is unknown
+
+
+@dataclass(frozen=True)
+class UnreadySender:
+    """A [[stack]] item that sends mail without full authentication."""
+
+    name: str
+    failing: list[str]  # of "SPF", "DKIM", "DMARC", in that order
+    dmarc: Any  # the DMARC policy on record; None when missing
+
+
+@dataclass
+class EmailPlan:
+    """The email plan of an entity with an `[audience] email_list`."""
+
+    entity: Any
+    size: int
+    segments: list[Segment]
+    senders: int  # [[stack]] items that send mail
+    unready: list[UnreadySender]
+    schedule: list[WarmupDay]
+    checklist: list[CanSpamCheck]
+
+
+@dataclass(frozen=True)
+class FigureChange:
+    """A key figure that changed since the previous report."""
+
+    entity: Any | None  # None: all entities
+    figure: str  # its metric key (CHANGE_FIGURES)
+    kind: str  # count | money
+    before: Any  # None: n/a
+    now: Any
+    delta: Decimal | None  # now - before; None when either is missing
+
+
+@dataclass(frozen=True)
+class Changes:
+    """This report against the last archived one."""
+
+    previous_actions: int
+    still_open: int
+    no_longer_raised: int
+    new: int
+    figures: list[FigureChange] = field(default_factory=list)
+
+
+# the key figures "Changes since the last report" compares, in order, and their kind
+CHANGE_FIGURES: dict[str, str] = {
+    "channels_live": "count",
+    "channels_absent": "count",
+    "email_list": "count",
+    "average_booking": "money",
+    "rollout_steps": "count",
+    "can_spam_gaps": "count",
+}
+
+
+def changes_since(ctx: Any, metrics: dict[str, Any], actions: list[Any]) -> Changes | None:
+    """The key figures against `ctx.previous.metrics` and the previous report's actions
+    still open, by their stable key. None without a previous report."""
+    previous = ctx.previous
+    if previous is None:
+        return None
+    scopes: dict[str, Any] = {"consolidated": None, **{e.key: e for e in ctx.entities}}
+    figures = []
+    for scope, entity in scopes.items():
+        now, before = metrics.get(scope, {}), (previous.metrics or {}).get(scope, {})
+        for key, kind in CHANGE_FIGURES.items():
+            old, new = before.get(key), now.get(key)
+            was, now_is = _num(old), _num(new)
+            if key not in before or was == now_is:
+                continue
+            delta = None if was is None or now_is is None else now_is - was
+            figures.append(FigureChange(entity, key, kind, old, new, delta))
+    old_keys = {a.key for a in previous.actions}
+    new_keys = {a.key for a in actions}
+    return Changes(
+        previous_actions=len(old_keys),
+        still_open=len(old_keys & new_keys),
+        no_longer_raised=len(old_keys - new_keys),
+        new=len(new_keys - old_keys),
+        figures=figures,
+    )
+
+
+def pct(fraction: Any) -> str:
+    """A fraction as a percent with one decimal: 0.085 -> `8.5%`."""
+    return f"{fraction * 100:.1f}%"
+
+
+def number(value: int) -> str:
+    """A count with thousands separators: `3,676`."""
+    return f"{value:,}"
 
 
 class CMO:
@@ -270,17 +484,53 @@ class CMO:
     title = "CMO Marketing Review"
     priority = 40
     settings_defaults = DEFAULTS  # every key of [roles.cmo], checked at load
+    template_folder: Path = Path(__file__).parent / "templates"
+    template_variables: dict[str, str] = {
+        "metrics": "the report's metrics by scope (`consolidated` and each entity key), "
+        "METRICS.md cmo: `metrics.consolidated.channels_live`, `channels_absent`, `email_list` "
+        "(None when no entity gives one), ...",
+        "matrix": "the visibility matrix: rows with `channel` and `listings`, one per entity in "
+        "the order of `entities`, each None (not listed) or with `status`, `reviews`, `rating` "
+        "(None when not given) and `key_channel` (not listed, a key channel of the business)",
+        "bookings": "per entity: `entity`, `revenue` and `bookings` (trailing 3 months), "
+        "`average` (average booking, None without bookings) and `source` "
+        "(`config`, `ledger`, or empty)",
+        "economics": "per channel with a commission: `entity`, `channel`, `status`, "
+        "`commission` (`rate`, `source`: `config` or `entity.toml`, `since`: the date a dated "
+        "config entry applies from, or None), `average`, `per_booking`, `net`",
+        "unpriced": "the channels with no commission: `entity`, `channel`",
+        "rollout": "the marketplace steps: `entity`, `step` (1 first), `target` (a date) and "
+        "`move` (`name`, `status`: absent, claimed or not listed, `rate` (None: none), `net`, "
+        "`fit`: a key channel of the business, `new_listing`: absent or not listed)",
+        "email_plans": "per entity with an email list: `entity`, `size`, `segments` (`name`, "
+        "`contacts`, `share`: 0..1, None when unknown), `senders` (the [[stack]] items that "
+        "send mail), `unready` (`name`, `failing`: of SPF, DKIM, DMARC, `dmarc`: the policy or "
+        "None), `schedule` (`day`, `date`, `emails`) and `checklist` (`requirement`, `state`, "
+        "`key`, `value`, `gap`; see CanSpamCheck)",
+        "changes": "None without a previous report; else `previous_actions`, `still_open`, "
+        "`no_longer_raised`, `new` and `figures` (`entity`: None for all entities, `figure`: "
+        "the metric key, `kind`: count or money, `before`, `now`, `delta`: None when either is "
+        "None)",
+        "window_start": "the first day of the trailing 3 months (a date)",
+        "window_end": "the last day of the trailing 3 months (a date)",
+        "rating_warning": "a rating under it is a warning (`[roles.cmo] rating_warning`)",
+        "rollout_step_days": "days between marketplace steps (`rollout_step_days`)",
+        "warmup_start": "emails on day 1 of the warm-up (`warmup_start`)",
+        "warmup_factor": "the warm-up's daily multiplier (`warmup_factor`)",
+        "warmup_start_days": "day 1 is this many days after `as_of` (`warmup_start_days`)",
+        "unsubscribe_business_days": "the CAN-SPAM limit for opt-outs "
+        "(`unsubscribe_business_days`)",
+        "pct": "`pct(fraction)`: `0.085` -> `8.5%`",
+        "number": "`number(count)`: `3676` -> `3,676`",
+    }
 
     def build(self, ctx: Any) -> Any:
         from execreport import (
             Action,
             Finding,
             Report,
-            Section,
             Severity,
-            changes_section,
-            md_escape,
-            money,
+            render_template,
             to_money,
             trailing_months,
         )
@@ -301,17 +551,12 @@ class CMO:
         actions: list[Any] = []
 
         # -- channel visibility matrix: one row per channel, one column per entity ----------
-        columns: dict[str, dict[str, str]] = {}
+        columns: dict[str, dict[str, Listing]] = {}
         for e in ctx.entities:
             metrics[e.key] = channel_figures([e])
             listed = {c.name.strip().lower() for c in e.channels}
             for c in e.channels:
-                cell = c.status
-                if c.reviews is not None or c.rating is not None:
-                    parts = [] if c.reviews is None else [f"{c.reviews} reviews"]
-                    parts += [] if c.rating is None else [f"rating {c.rating:.1f}"]
-                    cell += " (" + ", ".join(parts) + ")"
-                columns.setdefault(c.name, {})[e.key] = md_escape(cell)
+                columns.setdefault(c.name, {})[e.key] = Listing(c.status, c.reviews, c.rating)
                 if c.status == "absent":
                     findings.append(
                         Finding(
@@ -332,7 +577,7 @@ class CMO:
                     )
             for name in getattr(e, "key_channels", None) or []:
                 if name.strip().lower() not in listed:
-                    columns.setdefault(name, {})[e.key] = "not listed (key channel)"
+                    columns.setdefault(name, {})[e.key] = Listing("not listed", key_channel=True)
                     findings.append(
                         Finding(
                             severity=Severity.info,
@@ -342,41 +587,45 @@ class CMO:
                         )
                     )
         matrix = [
-            f"| {md_escape(name)} | "
-            + " | ".join(cells.get(e.key, "-") for e in ctx.entities)
-            + " |"
+            MatrixRow(name, [cells.get(e.key) for e in ctx.entities])
             for name, cells in columns.items()
         ]
 
         # -- channel economics --------------------------------------------------------------
-        econ_rows, booking_rows, unpriced = [], [], []
+        booking_rows: list[BookingRow] = []
+        economics: list[ChannelEconomics] = []
+        unpriced: list[Unpriced] = []
         steps: dict[str, list[Step]] = {}
         for e in ctx.entities:
             avg, avg_source = average_booking(e.key, settings, bookings)
             revenue, n = bookings.get(e.key, (Decimal(0), 0))
             metrics[e.key].update(bookings_3m=n, average_booking=to_money(avg))
-            booking_rows.append(
-                f"| {md_escape(e.name)} | {money(revenue)} | {n} | {money(avg)} | "
-                f"{avg_source or 'none: no bookings'} |"
-            )
+            booking_rows.append(BookingRow(e, revenue, n, avg, avg_source))
             key_channels = {k.strip().lower() for k in getattr(e, "key_channels", None) or []}
             candidates = []
             listed = {c.name.strip().lower() for c in e.channels}
             for c in e.channels:
-                rate, source = commission(e, c, settings, as_of)
+                found = commission_in_force(e, c, settings, as_of)
+                rate = found.rate
                 net = None if rate is None or avg is None else avg * (1 - rate)
                 if rate is None:
-                    unpriced.append(f"{md_escape(c.name)} ({md_escape(e.name)})")
+                    unpriced.append(Unpriced(e, c.name))
                 else:
-                    econ_rows.append(
-                        f"| {md_escape(e.name)} | {md_escape(c.name)} | {c.status} | "
-                        f"{rate * 100:.1f}% | {source} | {money(avg)} | "
-                        f"{money(None if avg is None else avg * rate)} | {money(net)} |"
+                    economics.append(
+                        ChannelEconomics(
+                            e,
+                            c.name,
+                            c.status,
+                            found,
+                            avg,
+                            None if avg is None else avg * rate,
+                            net,
+                        )
                     )
                 fit = c.name.strip().lower() in key_channels
                 if c.status != "optimised" and (rate is not None or fit):
                     status = c.status if c.status in LIVE else "absent"
-                    candidates.append(Step(e, c.name, status, rate, source, net, fit))
+                    candidates.append(Step(e, c.name, status, rate, found.source, net, fit))
             for name in getattr(e, "key_channels", None) or []:
                 if name.strip().lower() not in listed:
                     candidates.append(Step(e, name, "not listed", None, "", None, True))
@@ -399,23 +648,15 @@ class CMO:
         metrics["consolidated"].update(bookings_3m=n, average_booking=to_money(avg_all))
         metrics["consolidated"]["rollout_steps"] = sum(len(s) for s in steps.values())
 
-        rollout_rows = []
+        rollout: list[RolloutRow] = []
         for e in ctx.entities:
             for i, s in enumerate(steps[e.key], 1):
-                verb = (
-                    "list on" if s.status in ("absent", "not listed") else "optimise the listing on"
-                )
-                target = as_of + timedelta(days=step_days * i)
-                rollout_rows.append(
-                    f"| {md_escape(e.name)} | {i} | {verb} {md_escape(s.name)} | {s.status} | "
-                    f"{'n/a' if s.rate is None else f'{s.rate * 100:.1f}%'} | {money(s.net)} | "
-                    f"{'key channel' if s.fit else 'marketplace'} | {target.isoformat()} |"
-                )
+                rollout.append(RolloutRow(e, i, s, as_of + timedelta(days=step_days * i)))
             if steps[e.key]:
                 s = steps[e.key][0]
                 title = (
                     f"List {e.name} on {s.name}"
-                    if s.status in ("absent", "not listed")
+                    if s.new_listing
                     else f"Optimise {e.name}'s {s.name} listing"
                 )
                 actions.append(
@@ -431,7 +672,7 @@ class CMO:
                 )
 
         # -- email plan ---------------------------------------------------------------------
-        plan: list[str] = []
+        plans: list[EmailPlan] = []
         for e in ctx.entities:
             size = e.audience.get("email_list")
             if size is None:
@@ -440,83 +681,52 @@ class CMO:
             size = int(size)
             schedule = warmup_schedule(size, as_of + timedelta(days=start_days), first, factor)
             metrics[e.key]["warmup_days"] = len(schedule)
-            day_one = schedule[0][1]  # CAN-SPAM gaps are fixed before the first send
-            plan += [f"### {md_escape(e.name)}: {size:,} contacts", ""]
-            segs = segments(e.audience)
-            if segs:
-                plan += ["| Segment | Contacts | Share of list |", "|---|---|---|"]
-                for name, count in segs:
-                    share = "" if count is None or not size else f"{count / size * 100:.1f}%"
-                    plan.append(
-                        f"| {md_escape(name)} | {'' if count is None else f'{count:,}'} | {share} |"
-                    )
-                plan.append("")
+            day_one = schedule[0].date  # CAN-SPAM gaps are fixed before the first send
+            segs = [
+                Segment(name, count, None if count is None or not size else count / size)
+                for name, count in segments(e.audience)
+            ]
             senders = [i for i in e.stack if getattr(i, "sends_mail", None) is True]
-            unready = [
-                f"{md_escape(i.name)} ("
-                + ", ".join(
-                    f
-                    for f, ok in (
+            unready = []
+            for i in senders:
+                failing = [
+                    check
+                    for check, ok in (
                         ("SPF", i.spf is True),
                         ("DKIM", i.dkim is True),
-                        (
-                            f"DMARC {md_escape(i.dmarc or 'missing')}",
-                            i.dmarc in ("quarantine", "reject"),
-                        ),
+                        ("DMARC", i.dmarc in ("quarantine", "reject")),
                     )
                     if not ok
-                )
-                + ")"
-                for i in senders
-                if not (i.spf is True and i.dkim is True and i.dmarc in ("quarantine", "reject"))
-            ]
-            if not senders:
-                plan += [
-                    "Before day 1: no [[stack]] item sends mail, so the sending service and "
-                    "its SPF/DKIM/DMARC state are not on record.",
-                    "",
                 ]
-            elif unready:
-                plan += [
-                    "Before day 1: fix the sending authentication of "
-                    + "; ".join(unready)
-                    + " (entity.toml [[stack]]; the CTO report has the steps).",
-                    "",
-                ]
-            plan += ["| Day | Date | Emails |", "|---|---|---|"]
-            plan += [f"| {d} | {when.isoformat()} | {volume:,} |" for d, when, volume in schedule]
-            plan.append("")
+                if failing:
+                    unready.append(UnreadySender(i.name, failing, i.dmarc))
             actions.append(
                 Action(
                     title=f"Warm up {e.name}'s email list: {first} emails on day 1, "
                     f"x{factor} a day until a day reaches the whole list",
                     topic="email-warm-up",
                     owner=self.name,
-                    due=min(schedule[-1][1], as_of + timedelta(days=30)),
+                    due=min(schedule[-1].date, as_of + timedelta(days=30)),
                     priority=3,
                     entity=e.key,
                     severity=Severity.info,
                 )
             )
-
-            gaps = 0
-            rows = []
-            for requirement, state, key, problem, fix in can_spam_checklist(e.audience, unsub_days):
-                rows.append(f"| {requirement} | {state} | {key} |")
-                gaps += state.startswith(("**", "not recorded"))
-                if problem:
+            checklist = can_spam_checklist(e.audience, unsub_days)
+            for check in checklist:
+                if check.problem:
                     findings.append(
                         Finding(
                             severity=Severity.warning,
                             entity=e.key,
-                            message=f"{e.name} email list of {size:,}: {problem} "
-                            f"(entity.toml {key})",
+                            message=f"{e.name} email list of {size:,}: {check.problem} "
+                            f"(entity.toml {check.key})",
                         )
                     )
                     actions.append(
                         Action(
-                            title=fix.format(name=e.name),
-                            topic=f"can-spam:{key}",
+                            title=check.fix.format(name=e.name),
+                            topic=f"can-spam:{check.key}",
                             owner=self.name,
                             due=day_one,
                             priority=2,
@@ -524,8 +734,8 @@ class CMO:
                             severity=Severity.warning,
                         )
                     )
-            metrics[e.key]["can_spam_gaps"] = gaps
-            plan += ["| CAN-SPAM requirement | State | Data |", "|---|---|---|", *rows, ""]
+            metrics[e.key]["can_spam_gaps"] = sum(check.gap for check in checklist)
+            plans.append(EmailPlan(e, size, segs, len(senders), unready, schedule, checklist))
         with_list = [e for e in ctx.entities if metrics[e.key]["warmup_days"] is not None]
         metrics["consolidated"]["warmup_days"] = max(
             (metrics[e.key]["warmup_days"] for e in with_list), default=None
@@ -534,113 +744,31 @@ class CMO:
             sum(metrics[e.key]["can_spam_gaps"] for e in with_list) if with_list else None
         )
 
-        c = metrics["consolidated"]
-        email = "not given" if c["email_list"] is None else f"{c['email_list']:,} contacts"
-        window = f"{start.isoformat()} to {end.isoformat()}"
-        sections = [
-            Section(
-                heading="Channel visibility matrix",
-                body="\n".join(
-                    [
-                        f"{c['channels_live']} channel listings live, {c['channels_absent']} "
-                        f"absent; email list {email}.",
-                        "",
-                        "| Channel | " + " | ".join(md_escape(e.name) for e in ctx.entities) + " |",
-                        "|---|" + "---|" * len(ctx.entities),
-                        *(matrix or ["| none |" + " |" * len(ctx.entities)]),
-                        "",
-                        "_How this was computed: the [[channels]] of each entity.toml (status, "
-                        "reviews, rating); live means claimed or optimised (METRICS.md, cmo); "
-                        "- means the entity does not list the channel; key channels come from "
-                        f"the entity's plugin. A rating under {rating_warning} is a warning "
-                        "(rating_warning)._",
-                    ]
-                ),
-            ),
-            Section(
-                heading="Channel economics",
-                body="\n".join(
-                    [
-                        "| Entity | Revenue (3 mo) | Bookings (3 mo) | Average booking | Source |",
-                        "|---|---|---|---|---|",
-                        *booking_rows,
-                        "",
-                        "| Entity | Channel | Status | Commission | Commission source | "
-                        "Average booking | Commission/booking | Net/booking |",
-                        "|---|---|---|---|---|---|---|---|",
-                        *(econ_rows or ["| none | no channel has a commission | | | | | | |"]),
-                        "",
-                        *(
-                            [
-                                "No commission in the data or the config for: "
-                                + ", ".join(unpriced)
-                                + ".",
-                                "",
-                            ]
-                            if unpriced
-                            else []
-                        ),
-                        "_How this was computed: average booking = revenue (4xxx rows of "
-                        f"ledger.csv, {window}) / bookings (the 4xxx rows with a positive "
-                        "amount in those months), unless `average_booking` is configured; "
-                        "commission from `[roles.cmo.commissions]` (per entity first; of dated "
-                        f"entries the latest in force on {as_of.isoformat()}), else the "
-                        "channel's `commission` in entity.toml; net/booking = average booking x "
-                        "(1 - commission)._",
-                    ]
-                ),
-            ),
-            Section(
-                heading="Marketplace rollout sequence",
-                body="\n".join(
-                    [
-                        "| Entity | Step | Move | Now | Commission | Net/booking | Fit | "
-                        "Target date |",
-                        "|---|---|---|---|---|---|---|---|",
-                        *(rollout_rows or ["| none | | nothing to roll out | | | | | |"]),
-                        "",
-                        "_How this was computed: per entity, the channels not yet optimised "
-                        "that take a commission or are key channels for its business; ordered "
-                        "by `rollout_order` when configured, then key channels first, then by "
-                        "net contribution per booking (highest first), then absent before claimed; "
-                        "one step every "
-                        f"{step_days} days from {as_of.isoformat()} (rollout_step_days). The "
-                        "first step of each entity is an action._",
-                    ]
-                ),
-            ),
-            Section(
-                heading="Email plan",
-                body="\n".join(
-                    [
-                        *(plan or ["No entity gives an [audience] email_list.", ""]),
-                        "_How this was computed: [audience] email_list and segments of each "
-                        f"entity.toml; warm-up from {first} emails {start_days} day(s) after "
-                        f"{as_of.isoformat()}, multiplied by {factor} each day until one day "
-                        "reaches the whole list (warmup_start, warmup_factor, "
-                        "warmup_start_days); CAN-SPAM gaps are due before day 1; "
-                        "checklist from [audience] physical_address, one_click_unsubscribe "
-                        f"and unsubscribe_days (at most {unsub_days} business days, "
-                        "unsubscribe_business_days)._",
-                    ]
-                ),
-            ),
-        ]
-        change = changes_section(
+        changes = changes_since(ctx, metrics, actions)
+        out = render_template(
             ctx,
-            metrics,
-            actions,
+            self,
             {
-                "channels_live": ("live channel listings", "count"),
-                "channels_absent": ("absent channel listings", "count"),
-                "email_list": ("email list", "count"),
-                "average_booking": ("average booking", "money"),
-                "rollout_steps": ("marketplace steps left", "count"),
-                "can_spam_gaps": ("CAN-SPAM gaps", "count"),
+                "metrics": metrics,
+                "matrix": matrix,
+                "bookings": booking_rows,
+                "economics": economics,
+                "unpriced": unpriced,
+                "rollout": rollout,
+                "email_plans": plans,
+                "changes": changes,
+                "window_start": start,
+                "window_end": end,
+                "rating_warning": rating_warning,
+                "rollout_step_days": step_days,
+                "warmup_start": first,
+                "warmup_factor": factor,
+                "warmup_start_days": start_days,
+                "unsubscribe_business_days": unsub_days,
+                "pct": pct,
+                "number": number,
             },
         )
-        if change is not None:
-            sections.append(change)
         actions.sort(
             key=lambda a: (
                 Severity(a.severity).rank,
@@ -652,8 +780,8 @@ class CMO:
         return Report(
             role=self.name,
             title=self.title,
-            subject=f"CMO Marketing Review: {ctx.period} channels, marketplaces and email plan",
-            sections=sections,
+            subject=out.subject,
+            sections=out.sections,
             findings=findings,
             actions=actions,
             metrics=metrics,
