@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from execreport import hookimpl
+
+if TYPE_CHECKING:
+    from .cfo import PlanSettings
 
 VALID = "regexp_full_match(account, '[0-9]{4}')"
 EXPENSE = f"amount < 0 AND {VALID} AND left(account, 1) IN ('5', '6', '7')"
@@ -654,7 +657,7 @@ class ScopeChange:
     figures: list[FigureChange]
 
 
-def account_rows(chart: Sequence[tuple], names: dict[str, str]) -> list[AccountRow]:
+def account_rows(chart: Sequence[tuple[Any, ...]], names: dict[str, str]) -> list[AccountRow]:
     """The chart of accounts (see chart_of_accounts) with entity names."""
     return [
         AccountRow(
@@ -680,7 +683,8 @@ def expense_rows(m: dict[str, dict[str, Any]], scopes: Sequence[Scope]) -> dict[
     def row(scope: Scope, category: str | None, c: dict[str, Any]) -> ExpenseRow:
         return ExpenseRow(scope, category, c["rows"], c["total"], *(c[k] for k in FLAG_KEYS))
 
-    by_entity, flagged = [], []
+    by_entity: list[ExpenseRow] = []
+    flagged: list[ExpenseRow] = []
     for scope in [*scopes[1:], scopes[0]]:
         f = m[scope.key]
         totals = {
@@ -713,7 +717,7 @@ def revenue_issues(
 ) -> list[RevenueIssue]:
     """The rows behind the revenue recognition figures (see ledger_counts), per entity:
     unearned revenue, refunds, then gift cards."""
-    out = []
+    out: list[RevenueIssue] = []
     for scope in scopes[1:]:
         for kind in ("unearned", "refund", "gift"):
             for _, line, day, service, amount, acct, cat, cp, _memo in issues[kind].get(
@@ -736,7 +740,7 @@ def revenue_issues(
 
 
 def milestones(
-    ctx: Any, plan: Any, scopes: Sequence[Scope], m: dict[str, dict[str, Any]]
+    ctx: Any, plan: PlanSettings, scopes: Sequence[Scope], m: dict[str, dict[str, Any]]
 ) -> list[Milestones]:
     """The roadmap: the months in which the CFO revenue target path (with `plan`'s
     parameters) first reaches half the gap, break-even and the target. Adds
@@ -745,15 +749,17 @@ def milestones(
 
     exact = cfo.compute(ctx)
     plans = cfo.revenue_plans(exact, ctx.as_of, plan)
-    out = []
+    out: list[Milestones] = []
     for scope in scopes:
         p = plans[scope.key]
         be_month = p.break_even_month
         m[scope.key]["break_even_status"] = p.status
         m[scope.key]["break_even_month"] = cfo.month_label(be_month) if be_month else None
-        reachable = not (p.status == "no_break_even" or p.break_even is None or p.target is None)
-        half = target_at = None
-        if reachable:
+        reachable = False
+        half: date | None = None
+        target_at: date | None = None
+        if p.status != "no_break_even" and p.break_even is not None and p.target is not None:
+            reachable = True
             half = p.first_month_at(p.current + (p.break_even - p.current) / 2)
             target_at = p.first_month_at(p.target)
         out.append(
@@ -799,20 +805,21 @@ def changes(
     old = previous.metrics or {}
     if _comparable(old) == _comparable(metrics_now):
         return None
-    out = []
+    out: list[ScopeChange] = []
     for scope in scopes:
         before, after = old.get(scope.key), metrics_now.get(scope.key, {})
         if before is None:
             out.append(ScopeChange(scope, True, []))
             continue
-        figures = []
+        figures: list[FigureChange] = []
         for key, kind in KEY_FIGURES:
             if key not in after or key not in before:
                 continue
             a, b = _number(before[key]), _number(after[key])
             if a == b:
                 continue
-            direction = difference = None
+            direction: str | None = None
+            difference: Decimal | None = None
             if a is not None and b is not None and kind != "count":
                 direction, difference = ("up" if b > a else "down"), abs(b - a)
             figures.append(FigureChange(key, kind, a, b, direction, difference))
@@ -1153,7 +1160,7 @@ class Accounting:
             metrics=m,
         )
 
-    def plan(self, ctx: Any, settings: dict[str, Any]) -> tuple[Any, str]:
+    def plan(self, ctx: Any, settings: dict[str, Any]) -> tuple[PlanSettings, str]:
         """The roadmap's target path parameters and where they come from: `cfo`, the CFO's
         when its report was built in this run, else `settings`, [roles.accounting]
         target_month and target_monthly_profit."""
