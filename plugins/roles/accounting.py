@@ -8,9 +8,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from execreport import hookimpl, read_settings
+
+if TYPE_CHECKING:
+    from .cfo import PlanSettings
 
 VALID = "regexp_full_match(account, '[0-9]{4}')"
 EXPENSE = f"amount < 0 AND {VALID} AND left(account, 1) IN ('5', '6', '7')"
@@ -32,16 +36,9 @@ NORM_CP = f"lower({strip(_COLLAPSED)})"
 UNCATEGORIZED = ("uncategorized", "misc", "miscellaneous", "other", "ask my accountant")
 RECEIPT_CATEGORIES = ("travel", "meals", "entertainment", "gifts", "vehicle")
 RECEIPT_THRESHOLD = Decimal("75.00")
+# the expense flags, as counted per category (ExpenseFlags.by_category)
+FLAG_KEYS = ("duplicates", "near_duplicates", "outliers", "missing_receipts", "personal")
 GIFT_CARD = "gift[ -]?(card|certificate|cert)"
-CLASS_NAMES = {
-    "1": "assets",
-    "2": "liabilities",
-    "3": "equity",
-    "4": "revenue",
-    "5": "cost of goods sold",
-    "6": "operating expenses",
-    "7": "operating expenses",
-}
 
 # `[roles.accounting]` keys and their defaults (docs/roles.md, "Accounting")
 DEFAULTS: dict[str, Any] = {
@@ -62,16 +59,17 @@ DEFAULTS: dict[str, Any] = {
     "target_monthly_profit": "0",
 }
 
-# the figures the "Changes since the last report" section compares: (key, words, kind)
+# the figures the "Changes since the last report" section compares: (key, kind); the
+# template names them
 KEY_FIGURES = (
-    ("duplicate_rows", "duplicates", "count"),
-    ("near_duplicate_pairs", "near duplicates", "count"),
-    ("uncategorized_rows", "uncategorized rows", "count"),
-    ("outlier_rows", "outliers", "count"),
-    ("missing_receipt_rows", "missing receipts", "count"),
-    ("personal_rows", "personal-looking expenses", "count"),
-    ("unearned_revenue", "unearned revenue", "money"),
-    ("gift_card_rows", "gift card rows", "count"),
+    ("duplicate_rows", "count"),
+    ("near_duplicate_pairs", "count"),
+    ("uncategorized_rows", "count"),
+    ("outlier_rows", "count"),
+    ("missing_receipt_rows", "count"),
+    ("personal_rows", "count"),
+    ("unearned_revenue", "money"),
+    ("gift_card_rows", "count"),
 )
 
 
@@ -540,10 +538,12 @@ def chart_of_accounts(ledger: Any, as_of: date) -> list[tuple]:
     )
 
 
-def account_class(account: str) -> str:
+def account_class(account: str) -> str | None:
+    """The account's class: its first digit (the template names it), None for an account
+    that is not four digits."""
     if len(account) == 4 and account.isdigit():
-        return CLASS_NAMES.get(account[0], "other")
-    return "not a valid account"
+        return account[0]
+    return None
 
 
 # -- settings ------------------------------------------------------------------------------
@@ -560,6 +560,281 @@ def keyword_settings(settings: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(k.strip().lower() for k in raw))
 
 
+# -- what the template receives -----------------------------------------------------------
+@dataclass(frozen=True)
+class Scope:
+    """A column of figures: one entity, or all of them (`consolidated`)."""
+
+    key: str  # the entity's key, or `consolidated`
+    name: str | None  # the entity's name; None for all entities
+
+
+@dataclass(frozen=True)
+class AccountUse:
+    """One entity's rows on an account."""
+
+    entity: str  # the entity's name
+    rows: int
+    name: str  # the entity's own name for the account: its most common category, or ''
+    differs: bool  # whether that is not the account's name over all entities
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """An account used on or before as_of."""
+
+    account: str  # as written in ledger.csv
+    account_class: str | None  # the first digit; None when the account is not four digits
+    name: str  # the most common non-empty category of its rows, or ''
+    rows: int
+    total: Decimal
+    by_entity: list[AccountUse]
+
+
+@dataclass(frozen=True)
+class ExpenseRow:
+    """Expense rows of the audit window and their flags: one category or all of them."""
+
+    scope: Scope
+    category: str | None  # as written; None for all categories
+    rows: int
+    total: Decimal
+    duplicates: int
+    near_duplicates: int
+    outliers: int
+    missing_receipts: int
+    personal: int
+
+
+@dataclass(frozen=True)
+class RevenueIssue:
+    """A ledger row behind the revenue recognition figures."""
+
+    scope: Scope
+    kind: str  # `unearned`, `refund`, `gift_revenue` (a 4xxx gift card row) or `gift`
+    line: int
+    day: date  # the row's date
+    service_date: date | None
+    account: str
+    counterparty: str
+    category: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Milestones:
+    """Where one scope's revenue target path reaches half the gap, break-even and the
+    target (months as first days; None where the path does not reach it)."""
+
+    scope: Scope
+    status: str  # `above`, `on_path` or `no_break_even` (see cfo.RevenuePlan)
+    reachable: bool  # False: no revenue level breaks even
+    cm_ratio: Decimal | None  # the contribution margin ratio; None without revenue
+    revenue_now: Decimal
+    break_even: Decimal | None
+    halfway: date | None
+    crosses: date | None
+    target: date | None
+    at_target: bool  # the revenue now is at or above the target already
+
+
+@dataclass(frozen=True)
+class FigureChange:
+    """One key figure that differs from the last report."""
+
+    key: str  # the metrics key, as in KEY_FIGURES
+    kind: str  # `count` or `money`
+    before: Decimal | None  # None: not a number in the last report
+    after: Decimal | None
+    direction: str | None  # `up` or `down` for money with both figures; else None
+    difference: Decimal | None  # the size of that change
+
+
+@dataclass(frozen=True)
+class ScopeChange:
+    """A scope with changed key figures, or new in this report."""
+
+    scope: Scope
+    new: bool  # the last report had no figures for it
+    figures: list[FigureChange]
+
+
+def account_rows(chart: Sequence[tuple[Any, ...]], names: dict[str, str]) -> list[AccountRow]:
+    """The chart of accounts (see chart_of_accounts) with entity names."""
+    return [
+        AccountRow(
+            account=acct,
+            account_class=account_class(acct),
+            name=name,
+            rows=int(rows),
+            total=total,
+            by_entity=[
+                AccountUse(names.get(ent, ent), int(cnt), own, own != name)
+                for ent, cnt, own in used
+            ],
+        )
+        for acct, name, rows, total, used in chart
+    ]
+
+
+def expense_rows(m: dict[str, dict[str, Any]], scopes: Sequence[Scope]) -> dict[str, Any]:
+    """The expense audit's tables: `expense_by_entity` (each entity, then all entities),
+    `expense_flagged` (each entity's categories with a flag) and `expense_by_category`
+    (every category over all entities, largest spend first)."""
+
+    def row(scope: Scope, category: str | None, c: dict[str, Any]) -> ExpenseRow:
+        return ExpenseRow(scope, category, c["rows"], c["total"], *(c[k] for k in FLAG_KEYS))
+
+    by_entity: list[ExpenseRow] = []
+    flagged: list[ExpenseRow] = []
+    for scope in [*scopes[1:], scopes[0]]:
+        f = m[scope.key]
+        totals = {
+            "rows": f["expense_rows"],
+            "total": f["expense_total"],
+            "duplicates": f["duplicate_rows"],
+            "near_duplicates": f["near_duplicate_pairs"],
+            "outliers": f["outlier_rows"],
+            "missing_receipts": f["missing_receipt_rows"],
+            "personal": f["personal_rows"],
+        }
+        by_entity.append(row(scope, None, totals))
+        if scope.key != "consolidated":
+            flagged += [
+                row(scope, c["category"], c)
+                for c in f["expense_categories"]
+                if any(c[k] for k in FLAG_KEYS)
+            ]
+    return {
+        "expense_by_entity": by_entity,
+        "expense_flagged": flagged,
+        "expense_by_category": [
+            row(scopes[0], c["category"], c) for c in m["consolidated"]["expense_categories"]
+        ],
+    }
+
+
+def revenue_issues(
+    issues: dict[str, dict[str, list[tuple]]], scopes: Sequence[Scope]
+) -> list[RevenueIssue]:
+    """The rows behind the revenue recognition figures (see ledger_counts), per entity:
+    unearned revenue, refunds, then gift cards."""
+    out: list[RevenueIssue] = []
+    for scope in scopes[1:]:
+        for kind in ("unearned", "refund", "gift"):
+            for _, line, day, service, amount, acct, cat, cp, _memo in issues[kind].get(
+                scope.key, []
+            ):
+                out.append(
+                    RevenueIssue(
+                        scope=scope,
+                        kind="gift_revenue" if kind == "gift" and acct[:1] == "4" else kind,
+                        line=int(line),
+                        day=day,
+                        service_date=service if kind == "unearned" else None,
+                        account=acct,
+                        counterparty=cp,
+                        category=cat,
+                        amount=amount,
+                    )
+                )
+    return out
+
+
+def milestones(
+    ctx: Any, plan: PlanSettings, scopes: Sequence[Scope], m: dict[str, dict[str, Any]]
+) -> list[Milestones]:
+    """The roadmap: the months in which the CFO revenue target path (with `plan`'s
+    parameters) first reaches half the gap, break-even and the target. Adds
+    break_even_status and break_even_month to the metrics `m`."""
+    from . import cfo
+
+    exact = cfo.compute(ctx)
+    plans = cfo.revenue_plans(exact, ctx.as_of, plan)
+    out: list[Milestones] = []
+    for scope in scopes:
+        p = plans[scope.key]
+        be_month = p.break_even_month
+        m[scope.key]["break_even_status"] = p.status
+        m[scope.key]["break_even_month"] = cfo.month_label(be_month) if be_month else None
+        reachable = False
+        half: date | None = None
+        target_at: date | None = None
+        if p.status != "no_break_even" and p.break_even is not None and p.target is not None:
+            reachable = True
+            half = p.first_month_at(p.current + (p.break_even - p.current) / 2)
+            target_at = p.first_month_at(p.target)
+        out.append(
+            Milestones(
+                scope=scope,
+                status=p.status,
+                reachable=reachable,
+                cm_ratio=exact[scope.key]["cm_ratio"],
+                revenue_now=p.current,
+                break_even=p.break_even,
+                halfway=half,
+                crosses=be_month,
+                target=target_at,
+                at_target=p.target is not None and p.current >= p.target,
+            )
+        )
+    return out
+
+
+def _number(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def _comparable(m: dict[str, Any]) -> Any:
+    from pydantic_core import to_jsonable_python
+
+    return to_jsonable_python(m)
+
+
+def changes(
+    previous: Any, metrics_now: dict[str, dict[str, Any]], scopes: Sequence[Scope]
+) -> list[ScopeChange] | None:
+    """The KEY_FIGURES that changed since the `previous` report, per scope (only scopes
+    with a change, or new in this report); None without a previous report or when no
+    figure at all changed (no section then)."""
+    if previous is None:
+        return None
+    old = previous.metrics or {}
+    if _comparable(old) == _comparable(metrics_now):
+        return None
+    out: list[ScopeChange] = []
+    for scope in scopes:
+        before, after = old.get(scope.key), metrics_now.get(scope.key, {})
+        if before is None:
+            out.append(ScopeChange(scope, True, []))
+            continue
+        figures: list[FigureChange] = []
+        for key, kind in KEY_FIGURES:
+            if key not in after or key not in before:
+                continue
+            a, b = _number(before[key]), _number(after[key])
+            if a == b:
+                continue
+            direction: str | None = None
+            difference: Decimal | None = None
+            if a is not None and b is not None and kind != "count":
+                direction, difference = ("up" if b > a else "down"), abs(b - a)
+            figures.append(FigureChange(key, kind, a, b, direction, difference))
+        if figures:
+            out.append(ScopeChange(scope, False, figures))
+    return out
+
+
+def pct(value: Any) -> str:
+    """A ratio as a whole percent: `42%`."""
+    return f"{value * 100:.0f}%"
+
+
 # -- the report ----------------------------------------------------------------------------
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
@@ -572,17 +847,42 @@ def _lines(lines: Sequence[int], limit: int = 5) -> str:
     return f"ledger.csv {word} {shown}{more}"
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
-
 class Accounting:
     name = "accounting"
     title = "Accounting Review"
     priority = 50
     settings_defaults = DEFAULTS  # every key of [roles.accounting], checked at load
+    template_folder = Path(__file__).parent / "templates"
+    template_variables = {
+        "scopes": "the columns of figures, all entities first: Scope(key, name), name None "
+        "for all entities (key `consolidated`)",
+        "metrics": "the report's metrics: {scope key: {figure: value}} (METRICS.md keys)",
+        "accounts": "the chart of accounts in use: AccountRow(account, account_class (the "
+        "first digit, None if not four digits), name, rows, total, by_entity: "
+        "[AccountUse(entity, rows, name, differs)])",
+        "expense_by_entity": "ExpenseRow(scope, category (None: all categories), rows, total, "
+        "duplicates, near_duplicates, outliers, missing_receipts, personal) per entity, then "
+        "all entities",
+        "expense_flagged": "ExpenseRow per entity and category with at least one flag",
+        "expense_by_category": "ExpenseRow per category over all entities, largest spend first",
+        "keywords": "the personal_keywords in force (lower case)",
+        "receipt_threshold": "the amount from which a receipt is required (a Decimal)",
+        "window_start": "the audit window's start (exclusive, a date)",
+        "window_end": "the audit window's end (a date, as_of)",
+        "revenue_issues": "RevenueIssue(scope, kind (unearned, refund, gift_revenue, gift), "
+        "line, day, service_date, account, counterparty, category, amount), per entity",
+        "max_listed": "the rows listed per kind of finding and entity (an int)",
+        "quarter_start": "the first day of as_of's quarter (a date)",
+        "roadmap": "Milestones(scope, status, reachable, cm_ratio, revenue_now, break_even, "
+        "halfway, crosses, target (months as dates or None), at_target) per scope",
+        "plan": "the target path's parameters: target_month (a date), target_monthly_profit",
+        "plan_source": "`cfo` (the CFO report of this run) or `settings` ([roles.accounting])",
+        "changes": "None (no section) or [ScopeChange(scope, new, figures: [FigureChange(key, "
+        "kind (count or money), before, after, direction (up, down or None), difference)])]",
+        "key_figures": "the metrics keys the changes compare, in order",
+        "month": "`month(day)`: a month as `2025-06`",
+        "pct": "`pct(ratio)`: a ratio as a whole percent, `42%`",
+    }
 
     def build(self, ctx: Any) -> Any:
         settings = read_settings(self.name, ctx.settings, DEFAULTS)
@@ -595,11 +895,10 @@ class Accounting:
             Action,
             Finding,
             Report,
-            Section,
             Severity,
             audit_window,
-            md_escape,
             money,
+            render_template,
         )
 
         from . import cfo
@@ -612,11 +911,6 @@ class Accounting:
         found = audit(ctx, flags, cap)
         m = found.metrics
         names = {e.key: e.name for e in ctx.entities}
-        scopes = [("consolidated", "**All entities**")] + [
-            (e.key, md_escape(e.name)) for e in ctx.entities
-        ]
-        a_start, a_end = audit_window(ctx.as_of)
-        window = f"the audit window {a_start.isoformat()} (exclusive) to {a_end.isoformat()}"
         findings: list[Any] = []
         actions: list[Any] = []
 
@@ -712,7 +1006,7 @@ class Accounting:
                 )
             )
         issues = found.issues
-        unearned, refunds, gifts = issues["unearned"], issues["refund"], issues["gift"]
+        unearned, gifts = issues["unearned"], issues["gift"]
         uncats: dict[str, list[int]] = {}
         for ent, line, _day, _svc, amount, acct, cat, cp, _memo in (
             row for rows in issues["uncategorized"].values() for row in rows
@@ -831,230 +1125,50 @@ class Accounting:
                     f"their invoices ({_lines(outliers.get(k, []))})",
                 )
 
-        # -- sections
-        coa_rows = []
-        for acct, name, rows, total, used in found.chart:
-            by = ", ".join(
-                f"{md_escape(names.get(ent, ent))} {cnt}"
-                + (f" ({md_escape(own) or 'no category'})" if own != name else "")
-                for ent, cnt, own in used
-            )
-            coa_rows.append(
-                [
-                    md_escape(acct) or "(empty)",
-                    account_class(acct),
-                    md_escape(name) or "(no category)",
-                    str(rows),
-                    money(total),
-                    by,
-                ]
-            )
-        coa = _table(
-            ["Account", "Class", "Name", "Rows", "Total", "Rows by entity (its own name)"],
-            coa_rows,
-        )
-        coa_how = (
-            "_How this was computed: every ledger.csv row dated on or before "
-            f"{ctx.as_of.isoformat()}, grouped by account; the class is the account's first "
-            "digit (1 assets, 2 liabilities, 3 equity, 4 revenue, 5 cost of goods sold, 6-7 "
-            "operating expenses; anything but four digits is not a valid account); the name is "
-            "the account's most common non-empty category, in brackets an entity's own when it "
-            "differs._"
-        )
-
-        flag_keys = ("duplicates", "near_duplicates", "outliers", "missing_receipts", "personal")
-
-        def audit_row(label: str, what: str, c: dict[str, Any]) -> list[str]:
-            return [label, what, str(c["rows"]), money(c["total"])] + [str(c[k]) for k in flag_keys]
-
-        audit_header = [
-            "Entity",
-            "Category",
-            "Rows",
-            "Total",
-            "Duplicates",
-            "Near duplicates",
-            "Outliers",
-            "Missing receipts",
-            "Personal-looking",
-        ]
-        by_entity = []
-        flagged = []
-        for key, label in [*scopes[1:], scopes[0]]:
-            f = m[key]
-            totals = {
-                "rows": f["expense_rows"],
-                "total": f["expense_total"],
-                "duplicates": f["duplicate_rows"],
-                "near_duplicates": f["near_duplicate_pairs"],
-                "outliers": f["outlier_rows"],
-                "missing_receipts": f["missing_receipt_rows"],
-                "personal": f["personal_rows"],
-            }
-            by_entity.append(audit_row(label, "all categories", totals))
-            if key != "consolidated":
-                flagged += [
-                    audit_row(label, md_escape(c["category"]) or "(empty)", c)
-                    for c in f["expense_categories"]
-                    if any(c[k] for k in flag_keys)
-                ]
-        by_category = [
-            audit_row("", md_escape(c["category"]) or "(empty)", c)[1:]
-            for c in m["consolidated"]["expense_categories"]
-        ]
-        expense = "\n\n".join(
-            [
-                "By entity:",
-                _table(audit_header, by_entity),
-                "Categories with findings, by entity:",
-                _table(audit_header, flagged) if flagged else "None.",
-                "By category, all entities (largest spend first; per-entity categories are "
-                "in the metrics, expense_categories):",
-                _table(audit_header[1:], by_category),
-            ]
-        )
-        uncat_line = (
-            "Uncategorized rows (any account, "
-            + window
-            + "): "
-            + ", ".join(f"{label} {m[key]['uncategorized_rows']}" for key, label in scopes)
-        )
-        expense_how = (
-            f"_How this was computed: expense rows (amount < 0, accounts 5xxx-7xxx) in {window}, "
-            "by category as written (METRICS.md, accounting): duplicates are rows repeating an "
-            "earlier row's date, amount and counterparty; near duplicates are pairs with the "
-            "same counterparty and amount 1 to 3 days apart, counted on the later row; "
-            "outliers have a modified z-score over 3.5 within a category of at least 5 rows; "
-            f"missing receipts are travel, meals, entertainment, gifts or vehicle rows of "
-            f"{money(RECEIPT_THRESHOLD)} or more without a receipt; personal-looking rows "
-            "contain one of personal_keywords ("
-            + (", ".join(md_escape(k) for k in keywords) or "none")
-            + ") in the counterparty or memo, any case._"
+        # -- what the sections show (the words are in templates/accounting.md.j2)
+        scopes = [Scope("consolidated", None)] + [Scope(e.key, e.name) for e in ctx.entities]
+        a_start, a_end = audit_window(ctx.as_of)
+        plan, plan_source = self.plan(ctx, settings)
+        # the roadmap adds break_even_status and break_even_month to the metrics, which the
+        # changes since the last report then compare too
+        roadmap = milestones(ctx, plan, scopes, m)
+        variables: dict[str, Any] = {
+            "scopes": scopes,
+            "metrics": m,
+            "accounts": account_rows(found.chart, names),
+            **expense_rows(m, scopes),
+            "keywords": keywords,
+            "receipt_threshold": RECEIPT_THRESHOLD,
+            "window_start": a_start,
+            "window_end": a_end,
+            "revenue_issues": revenue_issues(issues, scopes),
+            "max_listed": cap,
+            "quarter_start": quarter_start(ctx.as_of),
+            "roadmap": roadmap,
+            "plan": plan,
+            "plan_source": plan_source,
+            "changes": changes(ctx.previous, m, scopes),
+            "key_figures": [key for key, _ in KEY_FIGURES],
+            "month": cfo.month_label,
+            "pct": pct,
+        }
+        out = render_template(ctx, self, variables)
+        return Report(
+            role=self.name,
+            title=self.title,
+            subject=out.subject,
+            sections=out.sections,
+            findings=findings,
+            actions=actions,
+            metrics=m,
         )
 
-        rec_lines = []
-        for e in ctx.entities:
-            f, label = m[e.key], md_escape(e.name)
-            for _, line, day, service, amount, acct, _cat, cp, _memo in unearned.get(e.key, []):
-                rec_lines.append(
-                    [
-                        label,
-                        str(line),
-                        "booked before service",
-                        day.isoformat(),
-                        f"service {service.isoformat()}",
-                        md_escape(acct),
-                        md_escape(cp),
-                        money(amount),
-                    ]
-                )
-            for _, line, day, _svc, amount, acct, _cat, cp, _memo in refunds.get(e.key, []):
-                rec_lines.append(
-                    [
-                        label,
-                        str(line),
-                        "refund",
-                        day.isoformat(),
-                        "",
-                        md_escape(acct),
-                        md_escape(cp),
-                        money(amount),
-                    ]
-                )
-            for _, line, day, _svc, amount, acct, cat, _cp, _memo in gifts.get(e.key, []):
-                kind = "gift card sold as revenue" if acct[:1] == "4" else "gift card"
-                rec_lines.append(
-                    [
-                        label,
-                        str(line),
-                        kind,
-                        day.isoformat(),
-                        "",
-                        md_escape(acct),
-                        md_escape(cat),
-                        money(amount),
-                    ]
-                )
-        summary = _table(
-            [
-                "Entity",
-                "Unearned (belongs in 2300)",
-                "Unearned rows",
-                "Refunds",
-                "Refund total",
-                "Gift card rows",
-                "Gift card revenue",
-            ],
-            (
-                [
-                    label,
-                    money(m[key]["unearned_revenue"]),
-                    str(m[key]["unearned_revenue_rows"]),
-                    str(m[key]["refund_rows"]),
-                    money(m[key]["refund_total"]),
-                    str(m[key]["gift_card_rows"]),
-                    money(m[key]["gift_card_revenue"]),
-                ]
-                for key, label in scopes
-            ),
-        )
-        detail = (
-            _table(
-                [
-                    "Entity",
-                    "ledger.csv line",
-                    "Issue",
-                    "Date",
-                    "Service date",
-                    "Account",
-                    "Counterparty / category",
-                    "Amount",
-                ],
-                rec_lines,
-            )
-            if rec_lines
-            else "No revenue booked before its service date, no refunds and no gift cards."
-        )
-        rec_how = (
-            "_How this was computed: unearned revenue is 4xxx rows dated on or before "
-            f"{ctx.as_of.isoformat()} whose service_date is later (METRICS.md, any date); "
-            f"refunds are negative 4xxx rows and gift cards rows whose category or memo says "
-            f"gift card or gift certificate, both in {window}; at most {cap} rows listed per "
-            "kind and entity (max_listed)._"
-        )
+    def plan(self, ctx: Any, settings: dict[str, Any]) -> tuple[PlanSettings, str]:
+        """The roadmap's target path parameters and where they come from: `cfo`, the CFO's
+        when its report was built in this run, else `settings`, [roles.accounting]
+        target_month and target_monthly_profit."""
+        from . import cfo
 
-        q_start = quarter_start(ctx.as_of)
-        roll = _table(
-            [
-                "Entity",
-                f"Opening {q_start.isoformat()}",
-                "+ Booked in advance",
-                "- Recognised",
-                f"= Closing {ctx.as_of.isoformat()}",
-            ],
-            (
-                [
-                    label,
-                    money(m[key]["deferred_revenue_opening"]),
-                    money(m[key]["deferred_revenue_booked"]),
-                    money(m[key]["deferred_revenue_recognised"]),
-                    money(m[key]["deferred_revenue_closing"]),
-                ]
-                for key, label in scopes
-            ),
-        )
-        roll_how = (
-            "_How this was computed: over 4xxx rows with a service_date: opening = rows dated "
-            f"before {q_start.isoformat()} (the start of the quarter) for service on or after "
-            f"it; booked in advance = rows dated {q_start.isoformat()} to "
-            f"{ctx.as_of.isoformat()} whose service_date is later than their date; recognised "
-            "= rows whose service_date falls in that range and is later than their date; "
-            "closing = opening + booked - recognised = the unearned revenue at "
-            f"{ctx.as_of.isoformat()}._"
-        )
-
-        # the roadmap: the CFO's target path, with the CFO's parameters when its report
-        # was built in this run (else [roles.accounting] target_month/target_monthly_profit)
         cfo_report = next((r for r in ctx.reports if r.role == "cfo"), None)
         if cfo_report is not None and "target_month" in cfo_report.metrics.get("consolidated", {}):
             given = cfo_report.metrics["consolidated"]
@@ -1065,87 +1179,8 @@ class Accounting:
                 },
                 ctx.as_of,
             )
-            source = "the CFO report of this run"
-        else:
-            plan = cfo.plan_settings(settings, ctx.as_of, table="accounting")
-            source = "[roles.accounting] target_month and target_monthly_profit"
-        exact = cfo.compute(ctx)
-        plans = cfo.revenue_plans(exact, ctx.as_of, plan)
-        road_rows = []
-        for key, label in scopes:
-            p = plans[key]
-            be_month = p.break_even_month
-            m[key]["break_even_status"] = p.status
-            m[key]["break_even_month"] = cfo.month_label(be_month) if be_month else None
-            if p.status == "no_break_even" or p.break_even is None or p.target is None:
-                cm = exact[key]["cm_ratio"]
-                why = "no revenue" if cm is None else f"contribution margin {cm * 100:.0f}%"
-                road_rows.append(
-                    [label, money(p.current), "n/a", "n/a", f"no break-even ({why})", "n/a"]
-                )
-                continue
-            half = p.first_month_at(p.current + (p.break_even - p.current) / 2)
-            target_at = p.first_month_at(p.target)
-            road_rows.append(
-                [
-                    label,
-                    money(p.current),
-                    money(p.break_even),
-                    "already above break-even"
-                    if p.status == "above"
-                    else (cfo.month_label(half) if half else "n/a"),
-                    "already above break-even"
-                    if p.status == "above"
-                    else (cfo.month_label(be_month) if be_month else "n/a"),
-                    "already at the target"
-                    if p.target is not None and p.current >= p.target
-                    else (cfo.month_label(target_at) if target_at else "n/a"),
-                ]
-            )
-        road = _table(
-            [
-                "Entity",
-                "Revenue now/mo",
-                "Break-even/mo",
-                "Halfway to break-even",
-                "Crosses break-even",
-                f"Reaches target ({money(plan.target_monthly_profit)} profit/mo)",
-            ],
-            road_rows,
-        )
-        road_how = (
-            "_How this was computed: the months in which the CFO revenue target path (linear "
-            "from the trailing-3-month monthly revenue to (fixed costs + target profit) / CM "
-            f"ratio in {cfo.month_label(plan.target_month)}, target profit "
-            f"{money(plan.target_monthly_profit)}, parameters from {source}) first reaches "
-            "half the gap, break-even revenue and the target; METRICS.md cfo definitions._"
-        )
-
-        sections = [
-            Section(heading="Chart of accounts in use", body=f"{coa}\n\n{coa_how}"),
-            Section(
-                heading="Expense audit by category",
-                body=f"{expense}\n\n{uncat_line}.\n\n{expense_how}",
-            ),
-            Section(
-                heading="Revenue recognition",
-                body=f"{summary}\n\n{detail}\n\n{rec_how}",
-            ),
-            Section(heading="Deferred revenue roll-forward", body=f"{roll}\n\n{roll_how}"),
-            Section(heading="Milestone roadmap to profitability", body=f"{road}\n\n{road_how}"),
-        ]
-        changes = cfo.changes_section(ctx.previous, m, KEY_FIGURES, scopes)
-        if changes is not None:
-            sections.append(changes)
-        return Report(
-            role=self.name,
-            title=self.title,
-            subject=f"Accounting Review: {ctx.period} expense audit and revenue recognition",
-            sections=sections,
-            findings=findings,
-            actions=actions,
-            metrics=m,
-        )
+            return plan, "cfo"
+        return cfo.plan_settings(settings, ctx.as_of, table="accounting"), "settings"
 
 
 @hookimpl
