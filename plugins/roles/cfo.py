@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from execreport import hookimpl
 
@@ -460,25 +460,21 @@ def figure_changes(
     if _comparable(old) == _comparable(metrics_now):
         return None
     key_figures = list(key_figures)
-    out = []
+    out: list[ScopeChanges] = []
     for scope, name in scopes:
         before, after = old.get(scope), metrics_now.get(scope, {})
         consolidated = scope == "consolidated"
         if before is None:
             out.append(ScopeChanges(scope, name, consolidated, True, ()))
             continue
-        changed = tuple(
-            change
-            for key, kind in key_figures
-            if key in after
-            and key in before
-            and (
-                change := FigureChange(key, kind, _number(before[key]), _number(after[key]))
-            ).before
-            != change.after
-        )
+        changed = []
+        for key, kind in key_figures:
+            if key in after and key in before:
+                change = FigureChange(key, kind, _number(before[key]), _number(after[key]))
+                if change.before != change.after:
+                    changed.append(change)
         if changed:
-            out.append(ScopeChanges(scope, name, consolidated, False, changed))
+            out.append(ScopeChanges(scope, name, consolidated, False, tuple(changed)))
     return Changes(scopes=tuple(out), compared=tuple(key for key, _ in key_figures))
 
 
@@ -505,7 +501,7 @@ def describe_change(words: str, kind: str, old: Any, new: Any) -> str | None:
     None when unchanged."""
     from execreport import money
 
-    change = FigureChange("", kind, _number(old), _number(new))  # type: ignore[arg-type]
+    change = FigureChange("", cast(FigureKind, kind), _number(old), _number(new))
     if change.before == change.after:
         return None
     a, b = _shown(kind, change.before), _shown(kind, change.after)
@@ -532,7 +528,7 @@ def changes_section(
     changes = figure_changes(
         previous,
         metrics_now,
-        [(key, kind) for key, _, kind in key_figures],  # type: ignore[misc]
+        [(key, cast(FigureKind, kind)) for key, _, kind in key_figures],
         [(scope, "") for scope in labels],
     )
     if changes is None:
