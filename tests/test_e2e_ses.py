@@ -126,7 +126,7 @@ def test_missing_credentials_one_line(server: cd.MotoServer, tmp_path: Path) -> 
 def delivery_states(archive: Path) -> dict[str, int]:
     import sqlite3
 
-    db = sqlite3.connect(archive, timeout=30)
+    db = sqlite3.connect(f"{archive.as_uri()}?mode=rw", uri=True, timeout=30)
     try:
         rows = db.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()
     finally:
@@ -160,7 +160,12 @@ def kill_between_sends(proc: subprocess.Popen[bytes], archive: Path, timeout: fl
     while True:
         assert proc.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline, f"no delivery was recorded as sent in {timeout} s"
-        db = sqlite3.connect(archive, timeout=0.05, isolation_level=None)
+        if not archive.exists() or archive.stat().st_size == 0:
+            time.sleep(0.02)  # not made yet: opening it here would make an empty file
+            continue
+        # mode=rw: never create the file (an empty archive file is refused by the run)
+        db = sqlite3.connect(f"{archive.as_uri()}?mode=rw", uri=True, timeout=0.05)
+        db.isolation_level = None
         try:
             db.execute("BEGIN IMMEDIATE")  # the archive's one writer, until ROLLBACK
             states = dict(
