@@ -323,7 +323,9 @@ class Archive:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.execute("PRAGMA foreign_keys=ON")
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:  # garbage, truncated, a full disk: what it means
+            raise ExecReportError(archive_problem(self.path, exc)) from None
+        except OSError as exc:
             raise ExecReportError(f"{self.path}: cannot open the archive: {exc}") from None
         try:
             if readonly:

@@ -262,10 +262,10 @@ def hostile() -> Any:
 
 def test_names_counterparties_and_categories_are_printed_as_text(hostile):
     text = "\n".join(s.body for s in hostile.sections)
-    assert "https://evil.example" in text
+    assert "evil.example" in text  # as text (md_escape defangs the scheme)
     # never a link, a heading or a list item: the markup is escaped wherever data is printed
     assert "[click](" not in text
-    assert text.count("\\[click\\](https://evil.example)") >= 10
+    assert text.count("\\[click\\](https\\[:\\]//evil.example)") >= 10
     assert "\n#" not in text and "| # " not in text and ", # " not in text
     assert "| \\# Heading |" in text  # the entity, the category, the counterparty
     assert "| gift card | 2025-03-06 |  | 2400 | 1\\. first |" in text
@@ -279,12 +279,12 @@ def test_names_counterparties_and_categories_are_printed_as_text(hostile):
 def test_each_section_escapes_the_entity_names(hostile):
     bodies = {s.heading: s.body for s in hostile.sections}
     assert (
-        "\\[click\\](https://evil.example) 2, \\# Heading 2 |"
+        "\\[click\\](https\\[:\\]//evil.example) 2, \\# Heading 2 |"
         in (bodies["Chart of accounts in use"])
     )
     assert "| \\# Heading | all categories |" in bodies["Expense audit by category"]
     assert (
-        "**All entities** 2, \\[click\\](https://evil.example) 2, \\# Heading 0."
+        "**All entities** 2, \\[click\\](https\\[:\\]//evil.example) 2, \\# Heading 0."
         in (bodies["Expense audit by category"])
     )
     for heading in ("Revenue recognition", "Deferred revenue roll-forward"):
@@ -293,7 +293,7 @@ def test_each_section_escapes_the_entity_names(hostile):
     changes = bodies["Changes since the last report"].splitlines()
     # before the template, `- # Heading: ...` made a heading inside the list item
     assert "- \\# Heading: duplicates 2 → 1" in changes
-    assert "- \\[click\\](https://evil.example): duplicates 2 → 1" in changes
+    assert "- \\[click\\](https\\[:\\]//evil.example): duplicates 2 → 1" in changes
 
 
 def test_findings_and_actions_keep_the_data_as_written(hostile):

@@ -154,7 +154,7 @@ def test_an_override_of_the_subject_block(tmp_path):
 # ------------------------------------------------------------------------------- escaping
 
 LINK = "[click](https://evil.example)"
-ESCAPED = "\\[click\\](https://evil.example)"
+ESCAPED = "\\[click\\](https\\[:\\]//evil.example)"
 EVIL_PROFILE = f"""name = "{LINK}"
 kind = "charter"
 
