@@ -206,11 +206,14 @@ def _loader(user: Path | None, folders: tuple[Path, ...]) -> Any:
 @functools.cache
 def environment(user: Path | None, folders: tuple[Path, ...]) -> Any:
     """The sandboxed environment for a user folder and a role's template folders."""
-    from jinja2 import StrictUndefined
+    from jinja2 import FileSystemBytecodeCache, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(
         loader=_loader(user, folders),
+        # compiled templates kept between runs (Jinja's per-user folder in the temp dir,
+        # keyed by the template's source): a run loads them instead of compiling again
+        bytecode_cache=_bytecode_cache(FileSystemBytecodeCache),
         undefined=StrictUndefined,
         autoescape=True,
         finalize=_finalize,
@@ -223,6 +226,13 @@ def environment(user: Path | None, folders: tuple[Path, ...]) -> Any:
     env.globals.update(helpers)
     env.filters.update(money=helpers["money"], md=helpers["md"])
     return env
+
+
+def _bytecode_cache(factory: Any) -> Any:
+    try:
+        return factory()
+    except Exception:  # no usable temp folder: compile every time
+        return None
 
 
 def _where(path: str, user: Path | None) -> str:
@@ -277,16 +287,15 @@ def _template_frame(exc: BaseException) -> tuple[str, int]:
 
 def _blocks(env: Any, name: str) -> tuple[str, set[str], str | None]:
     """(source path, the names of the blocks it defines, the template it extends)."""
-    from jinja2 import nodes
-
     source, filename, _ = env.loader.get_source(env, name)
-    tree = env.parse(source, name, filename)
-    blocks = {b.name for b in tree.find_all(nodes.Block)}
-    extends = tree.find(nodes.Extends)
-    parent = None
-    if extends is not None and isinstance(extends.template, nodes.Const):
-        parent = str(extends.template.value)
-    return filename, blocks, parent
+    # the compiled template (cached, also between runs) knows its blocks: no parse needed
+    blocks = set(env.get_template(name).blocks)
+    m = _EXTENDS.search(_COMMENT.sub("", source))
+    return filename, blocks, m.group(1) if m else None
+
+
+_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+_EXTENDS = re.compile(r"""\{%-?\s*extends\s+["']([^"']+)["']""")
 
 
 def verify(env: Any, name: str, user: Path | None) -> None:
