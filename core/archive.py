@@ -277,6 +277,24 @@ class Delivery:
     lease_until: float | None = None
 
 
+class _Guarded:
+    """The archive's connection: a SQLite error while the archive is in use (a full disk, a
+    file damaged under a running process) is one line naming the file, not a traceback."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
+        self._path = path
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise ExecReportError(archive_problem(self._path, exc)) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
 class Archive:
     """Report versions and their deliveries in one SQLite file (WAL, transactions).
 
@@ -351,6 +369,7 @@ class Archive:
         except ExecReportError:
             self.db.close()
             raise
+        self.db = _Guarded(self.db, self.path)  # type: ignore[assignment]
 
     def _check_integrity(self, columns: bool = True) -> None:
         """The file is a whole SQLite database with every column this version reads."""
@@ -409,6 +428,13 @@ class Archive:
                     with contextlib.suppress(sqlite3.Error):
                         self.db.execute("ROLLBACK")
                 raise
+
+    def _abort(self) -> None:
+        """Roll back what is open. A failed statement may have ended the transaction already
+        (a full disk): the error to report is the statement's, not "cannot rollback"."""
+        if self.db.in_transaction:
+            with contextlib.suppress(sqlite3.Error, ExecReportError):
+                self.db.execute("ROLLBACK")
 
     @property
     def schema_version(self) -> int:
@@ -469,7 +495,7 @@ class Archive:
             self.db.execute("COMMIT")
             return version, True
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._abort()
             raise
 
     def peek(
@@ -626,7 +652,7 @@ class Archive:
                 )
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._abort()
             raise
         return gone, held
 
@@ -686,7 +712,7 @@ class LeaseKeeper:
             while not self.stop_event.wait(self.every):
                 try:
                     db.renew()
-                except sqlite3.Error:
+                except (sqlite3.Error, ExecReportError):
                     pass  # busy for 30 s: the next round tries again
         finally:
             db.close()

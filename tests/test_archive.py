@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from execreport import ExecReportError
 from execreport.archive import _MIGRATIONS, SCHEMA_VERSION, Archive, Owner, process_started
 from execreport.models import Report, Section
 from execreport.render import Rendered
@@ -233,6 +234,21 @@ def test_a_read_only_archive_writes_nothing(tmp_path):
         assert peek.latest("cfo").version == 1
         assert peek.peek(v.report(), rendered("cash 100"), base="cash 100") == (v, 1)
         assert peek.peek(v.report(), rendered("cash 90"), base="cash 90") == (None, 2)
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(ExecReportError, match="cannot write the archive"):
             peek.claim(1)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_a_full_disk_while_storing_is_one_line_and_leaves_the_archive_as_it_was(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    with Archive(path) as archive:
+        store(archive, "cfo", "cash 100")
+        pages = archive.db.execute("PRAGMA page_count").fetchone()[0]
+        archive.db.execute(f"PRAGMA max_page_count = {pages}")  # no room for one more page
+        with pytest.raises(ExecReportError) as raised:
+            store(archive, "cfo", "x" * 200_000)
+        assert str(raised.value) == (
+            f"{path}: disk full: the archive cannot be written; free space and run again"
+        )
+        assert not archive.db.in_transaction
+        assert archive.latest("cfo").version == 1
