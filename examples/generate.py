@@ -688,6 +688,8 @@ def gen_jada(rng: random.Random) -> dict:
                 "booking site",
                 "aws",
                 "42.10",
+                hosting="managed",
+                domain="sailjada.com",
                 mfa=True,
                 tls=True,
                 backups=True,
@@ -700,6 +702,7 @@ def gen_jada(rng: random.Random) -> dict:
                 "email",
                 "google workspace",
                 "16.80",
+                domain="sailjada.com",
                 mfa=True,
                 tls=True,
                 hsts=True,
@@ -724,13 +727,24 @@ def gen_jada(rng: random.Random) -> dict:
         "channels": [
             {
                 "name": "Sailo",
+                "counterparties": ["Sailo"],
                 "status": "claimed",
                 "commission": "0.15",
                 "reviews": 14,
                 "rating": "4.9",
             },
-            {"name": "GetMyBoat", "status": "absent", "commission": "0.085"},
-            {"name": "Viator", "status": "absent", "commission": "0.20"},
+            {
+                "name": "GetMyBoat",
+                "counterparties": ["GetMyBoat"],
+                "status": "absent",
+                "commission": "0.085",
+            },
+            {
+                "name": "Viator",
+                "counterparties": ["Viator"],
+                "status": "absent",
+                "commission": "0.20",
+            },
             {
                 "name": "Google Business Profile",
                 "status": "claimed",
@@ -1195,6 +1209,7 @@ def gen_queenofsandiego(rng: random.Random) -> dict:
         "channels": [
             {
                 "name": "Sailo",
+                "counterparties": ["Sailo"],
                 "status": "optimised",
                 "commission": "0.15",
                 "reviews": 38,
@@ -1202,6 +1217,7 @@ def gen_queenofsandiego(rng: random.Random) -> dict:
             },
             {
                 "name": "GetMyBoat",
+                "counterparties": ["GetMyBoat"],
                 "status": "claimed",
                 "commission": "0.085",
                 "reviews": 17,
@@ -1209,6 +1225,7 @@ def gen_queenofsandiego(rng: random.Random) -> dict:
             },
             {
                 "name": "Viator",
+                "counterparties": ["Viator"],
                 "status": "claimed",
                 "commission": "0.20",
                 "reviews": 112,
@@ -1643,9 +1660,21 @@ def gen_quickdumpnow(rng: random.Random) -> dict:
                 "reviews": 187,
                 "rating": "4.9",
             },
-            {"name": "Yelp", "status": "claimed", "reviews": 64, "rating": "4.6"},
-            {"name": "Thumbtack", "status": "claimed", "reviews": 29, "rating": "4.8"},
-            {"name": "Angi", "status": "absent"},
+            {
+                "name": "Yelp",
+                "counterparties": ["Yelp"],
+                "status": "claimed",
+                "reviews": 64,
+                "rating": "4.6",
+            },
+            {
+                "name": "Thumbtack",
+                "counterparties": ["Thumbtack"],
+                "status": "claimed",
+                "reviews": 29,
+                "rating": "4.8",
+            },
+            {"name": "Angi", "counterparties": ["Angi"], "status": "absent"},
         ],
         "kpis": [
             {"name": "jobs_per_truck_day", "target": "2.5", "unit": "jobs"},
@@ -1889,6 +1918,7 @@ def gen_dangerouscentaur(rng: random.Random) -> dict:
                 "api",
                 "aws",
                 "310.00",
+                hosting="self_hosted",
                 mfa=True,
                 tls=True,
                 hsts=True,
@@ -1904,6 +1934,7 @@ def gen_dangerouscentaur(rng: random.Random) -> dict:
                 "database",
                 "aws",
                 "175.00",
+                hosting="managed",
                 mfa=True,
                 tls=True,
                 hsts=False,
@@ -1923,13 +1954,27 @@ def gen_dangerouscentaur(rng: random.Random) -> dict:
                 dmarc="quarantine",
             ),
             stack(
-                "marketing site", "vercel", "20.00", mfa=False, tls=True, hsts=True, backups=False
+                "marketing site",
+                "vercel",
+                "20.00",
+                hosting="managed",
+                mfa=False,
+                tls=True,
+                hsts=True,
+                backups=False,
+                ci=False,
+                tests=False,
             ),
         ],
         "channels": [
             {"name": "Product Hunt", "status": "claimed", "reviews": 23, "rating": "4.7"},
             {"name": "G2", "status": "absent"},
-            {"name": "AWS Marketplace", "status": "absent", "commission": "0.03"},
+            {
+                "name": "AWS Marketplace",
+                "counterparties": ["AWS Marketplace"],
+                "status": "absent",
+                "commission": "0.03",
+            },
         ],
         "kpis": [
             {"name": "mrr", "target": "5000.00", "unit": "USD"},
@@ -1985,13 +2030,27 @@ STACK_FLAGS = (
 STACK_AFTER = ("ci", "tests", "auto_deploy")
 
 
-def stack(name: str, provider: str, monthly_cost: str, dmarc: str = "none", **flags: bool) -> dict:
-    item: dict = {"name": name, "provider": provider, "monthly_cost": monthly_cost}
+def stack(
+    name: str,
+    provider: str,
+    monthly_cost: str,
+    dmarc: str = "none",
+    hosting: str = "saas",
+    domain: str = "",
+    **flags: bool,
+) -> dict:
+    """A [[stack]] item. `hosting` says which checks apply (METRICS.md, cto); ci, tests and
+    auto_deploy are written only when given: CI/CD applies to code the business builds."""
+    item: dict = {"name": name, "provider": provider, "hosting": hosting}
+    if domain:
+        item["domain"] = domain
+    item["monthly_cost"] = monthly_cost
     for f in STACK_FLAGS:
         item[f] = flags.pop(f, False)
     item["dmarc"] = dmarc
     for f in STACK_AFTER:
-        item[f] = flags.pop(f, False)
+        if f in flags:
+            item[f] = flags.pop(f)
     assert not flags, flags
     return item
 

@@ -390,8 +390,15 @@ def cto_counts(entity: EntityData) -> dict[str, Any]:
     cost = sum((_dec(item.get("monthly_cost")) for item in stack), Decimal(0))
     checks = failed = 0
     for item in stack:
-        results = [item.get(field) is True for field in SECURITY_TRUE]
-        results.append(item.get("secrets_in_repo") is False)
+        kind = item.get("hosting", "self_hosted")
+        applies = {
+            "self_hosted": SECURITY_TRUE,
+            "managed": [f for f in SECURITY_TRUE if f != "hsts"],
+            "saas": ["mfa", "backups", "logging"],
+        }[kind]
+        results = [item.get(field) is True for field in applies]
+        if kind != "saas":
+            results.append(item.get("secrets_in_repo") is False)
         if item.get("sends_mail") is True:
             results += [item.get(field) is True for field in MAIL_TRUE]
             results.append(item.get("dmarc") in DMARC_PASS)

@@ -4,7 +4,9 @@ critical shortfalls of all roles ranked, and the de-duplicated 30-day agenda."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -159,6 +161,7 @@ def test_ceo_figures_per_entity_and_consolidated(holding):
         "kpis_off_target": 2,
         "critical_shortfalls": 1,
         "agenda_actions": 7,
+        "agenda_left_out": 0,
     }
     assert report["critical"] is True
 
@@ -169,14 +172,16 @@ def test_ceo_figures_per_entity_and_consolidated(holding):
 def test_an_expired_insurance_policy_is_critical_naming_entity_and_item(holding):
     report, markdown = build(holding)
     critical = [(f.entity, f.message) for f in report.findings if f.severity == "critical"]
+    # the lapsed policy with a booking after it (2025-03-10, $100.00) says what it means
     assert critical == [
         (
             "jada",
-            "Jada Test insurance 'Hull policy' expired on 2025-02-28, 31 days before "
-            "2025-03-31 (entity.toml [[assets]])",
+            "Jada Test operating uninsured: 1 bookings, $100.00 since 2025-02-28, when its "
+            "insurance 'Hull policy' expired (entity.toml [[assets]]; ledger.csv 4xxx rows "
+            "after that date)",
         )
     ]
-    assert "- **CRITICAL** (Jada Test): Jada Test insurance 'Hull policy' expired" in markdown
+    assert "- **CRITICAL** (Jada Test): Jada Test operating uninsured: 1 bookings" in markdown
 
 
 def test_asset_and_kpi_findings(holding):
@@ -186,8 +191,9 @@ def test_asset_and_kpi_findings(holding):
         (
             "critical",
             "jada",
-            "Jada Test insurance 'Hull policy' expired on 2025-02-28, 31 days before "
-            "2025-03-31 (entity.toml [[assets]])",
+            "Jada Test operating uninsured: 1 bookings, $100.00 since 2025-02-28, when its "
+            "insurance 'Hull policy' expired (entity.toml [[assets]]; ledger.csv 4xxx rows "
+            "after that date)",
         ),
         (
             "warning",
@@ -222,14 +228,14 @@ def test_asset_and_kpi_findings(holding):
         (
             "warning",
             "jada",
-            "Jada Test utilization is 0.30 on 2025-03-31, below its target 0.45, -33.3% "
-            "against it (kpis.csv, entity.toml [[kpis]])",
+            "Jada Test KPIs off target: utilization 0.30 on 2025-03-31, below its target 0.45, "
+            "-33.3% (kpis.csv, entity.toml [[kpis]])",
         ),
         (
             "warning",
             "acme",
-            "Acme_Co churn is 0.05 on 2025-03-20, above its target 0.03, +66.7% against it "
-            "(kpis.csv, entity.toml [[kpis]])",
+            "Acme_Co KPIs off target: churn 0.05 on 2025-03-20, above its target 0.03, "
+            "+66.7% (kpis.csv, entity.toml [[kpis]])",
         ),
     }
 
@@ -268,7 +274,9 @@ def test_asset_inventory_by_kind(holding):
         "",
         "**expired** 31 days ago",
     ] in table_rows(body, "insurance")
-    assert ["license", "Acme\\_Co", "Permit", "2025-05-31", "", ""] in table_rows(body, "license")
+    # only the assets that need attention are rows; the rest is counted
+    assert not [r for r in table_rows(body) if "Permit" in r]
+    assert "2 other assets are current or have no expiry date: not listed." in body
 
 
 def test_kpi_coverage_section(holding):
@@ -284,7 +292,7 @@ def test_kpi_coverage_section(holding):
         "USD",
         "1200.00 (higher is better)",
         "1300 (2025-03-01)",
-        "stale; on target",
+        "stale",  # no value in the window: not judged against its target
     ] in table_rows(body, "Jada")
     assert [
         "Acme\\_Co",
@@ -392,8 +400,9 @@ def test_shortfalls_rank_the_critical_findings_of_all_roles(holding, with_ops):
             "2",
             "Jada Test",
             "ceo",
-            "Jada Test insurance 'Hull policy' expired on 2025-02-28, 31 days before "
-            "2025-03-31 (entity.toml \\[\\[assets\\]\\])",
+            "Jada Test operating uninsured: 1 bookings, $100.00 since 2025-02-28, when its "
+            "insurance 'Hull policy' expired (entity.toml \\[\\[assets\\]\\]; ledger.csv 4xxx "
+            "rows after that date)",
             "2025-04-03",
         ],
         # no critical ops action for jada: acted on by the end of the agenda
@@ -408,7 +417,9 @@ def test_shortfalls_rank_the_critical_findings_of_all_roles(holding, with_ops):
 def test_the_agenda_merges_duplicates_and_ranks_by_severity_then_due_date(holding, with_ops):
     report, _ = build(holding, roles=("ops", "ceo"))
     body = section(report, "30-day agenda")
-    assert body.startswith("10 actions due by 2025-04-30 (1 duplicates merged): 6 ceo, 4 ops.")
+    assert body.startswith(
+        "The 10 most pressing of 10 actions due by 2025-04-30 (1 duplicates merged): 6 ceo, 4 ops."
+    )
     rows = [(r[1], r[2], r[3], r[4], r[5]) for r in table_rows(body)[1:]]
     assert rows == [
         ("Fund payroll", "Acme\\_Co", "ops", "2025-04-02", "critical"),
@@ -542,7 +553,7 @@ def test_a_rerun_on_unchanged_data_makes_no_new_version(holding):
 def test_examples_show_the_expired_insurance_and_the_leaked_secrets_as_shortfalls():
     report, _ = build(ROOT / "examples" / "execreport.toml", roles=("cto", "ceo"))
     body = section(report, "Critical shortfalls")
-    assert "| JADA | ceo | JADA insurance 'Hull & P&I policy' expired on 2025-02-28" in body
+    assert "| JADA | ceo | JADA operating uninsured: " in body
     assert "| DangerousCentaur | cto | DangerousCentaur api (aws): secrets are committed" in body
 
 
@@ -575,6 +586,49 @@ def test_the_agenda_does_not_depend_on_the_order_actions_arrive_in(actions, rnd)
     first = agenda(actions)
     assert agenda(shuffled) == first
     keys = {Action(**a).key for a in actions}
-    assert len(table_rows(first)[1:]) == len(keys)
+    shown = len(table_rows(first)[1:])
+    assert shown == min(len(keys), 10)  # agenda_size
+    # what is left out is counted per role, and the counts add up
+    left = re.search(r"Not on this agenda: (.*)\.", first)
+    counted = sum(int(n) for n in re.findall(r"(\d+) \w+ \(in the", left.group(1))) if left else 0
+    assert shown + counted == len(keys)
     # the "no actions" line stands exactly when no action came in
     assert first.startswith("No actions in the reports of this run.") == (not keys)
+
+
+def test_the_agenda_holds_agenda_size_rows_and_counts_the_rest_per_role(holding, with_ops):
+    cfg = holding.parent / "small.toml"
+    cfg.write_text(holding.read_text() + "\n[roles.ceo]\nagenda_size = 3\n")
+    report, _ = build(cfg, roles=("ops", "ceo"))
+    body = section(report, "30-day agenda")
+    assert len(table_rows(body)[1:]) == 3
+    # 10 actions after merging: 3 shown (ops critical, ceo critical, ops warning), 7 left:
+    # 5 ceo and 2 ops
+    assert (
+        "Not on this agenda: 5 ceo (in the CEO report's Actions table), 2 ops (in the OPS "
+        "report's Actions table)." in body
+    )
+    assert report.metrics["consolidated"]["agenda_left_out"] == 7
+
+
+def test_revenue_after_a_lapsed_licence_is_critical_with_its_count_and_amount(tmp_path):
+    ledger = HEADER + (
+        "2025-01-20,900.00,4000,job,Before,,,\n"  # before the lapse: not counted
+        "2025-02-01,250.00,4100,job,A,,,\n"
+        "2025-03-05,-40.00,4900,refund,A,,,\n"  # a refund is not a booking
+        "2025-03-30,310.50,4100,job,B,,,\n"
+        "2025-04-02,999.00,4100,job,Later,,,\n"  # after as_of
+    )
+    profile = (
+        'name = "Haul"\n[[assets]]\nkind = "license"\nname = "City permit"\n'
+        'expires = "2025-01-31"\n'
+    )
+    write_entity(tmp_path / "data" / "haul", ledger, profile)
+    report, _ = build(write_config(tmp_path, entities=("haul",)))
+    critical = [f for f in report.findings if f.severity == "critical"]
+    assert [f.message for f in critical] == [
+        "Haul operating without its license: 2 bookings, $560.50 since 2025-01-31, when its "
+        "license 'City permit' expired (entity.toml [[assets]]; ledger.csv 4xxx rows after "
+        "that date)"
+    ]
+    assert critical[0].amount == Decimal("560.50")

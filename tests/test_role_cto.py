@@ -215,7 +215,9 @@ def test_each_failed_check_and_planted_problem_is_a_finding(holding):
         (
             "warning",
             "acme",
-            f"Acme|Labs mail (ses): DMARC policy is none, not quarantine or reject {where}",
+            # one DMARC record per domain: judged, and named, per domain
+            "acme.test: DMARC policy is none, not quarantine or reject (Acme|Labs mail; "
+            "entity.toml [[stack]] dmarc)",
         ),
         (
             "warning",
@@ -327,8 +329,9 @@ def test_check_weights_and_due_days_come_from_the_config(tmp_path):
     assert report.actions[1].title.startswith("Acme|Labs mail: send Strict-Transport-Security")
     assert report.actions[1].due == date(2025, 4, 7)
     top = section(report, "Top engineering actions")
-    assert top.startswith("7 actions; the first 2:")
-    assert "| 3 |" not in top
+    # the ranking is stated once; the actions are the report's Actions table, not repeated
+    assert top.startswith("7 actions (1 critical, 5 warnings, 1 info), each listed once")
+    assert "| 1 |" not in top
 
 
 # ------------------------------------------------------------------------------ sections
@@ -357,7 +360,8 @@ def test_cost_cicd_email_and_ux_sections(holding):
         "| Acme\\|Labs | api | yes | no | yes | 1 | add tests: it deploys automatically "
         "without them |" in cicd
     )
-    assert "| Acme\\|Labs | mail | yes | yes | not recorded | n/a | n/a |" in cicd
+    # `managed = true` (the older spelling of a service with no code of its own): no CI/CD row
+    assert "| Acme\\|Labs | mail |" not in cicd
     mail = section(report, "Email authentication (SPF, DKIM, DMARC)")
     assert mail.startswith(
         "The reports are sent from acme.test: Acme\\|Labs mail: fails dkim, dmarc."
@@ -520,3 +524,106 @@ def test_stack_figures_do_not_depend_on_item_order_and_checks_reconcile(items, r
     cents = None if score is None else float(score.quantize(Decimal("0.01"), ROUND_HALF_UP))
     assert figures["security_score"] == cents
     assert figures["stack_monthly_cost"] == sum((i["monthly_cost"] for i in items), Decimal("0.00"))
+
+
+# ---------------------------------------------------------------- hosting and domains
+
+HOSTED_PROFILE = """name = "Hosted"
+[[assets]]
+kind = "domain"
+name = "hosted.test"
+
+[[stack]]
+name = "workspace"
+provider = "google workspace"
+hosting = "saas"
+mfa = true
+backups = true
+logging = false
+sends_mail = true
+spf = true
+dkim = true
+dmarc = "quarantine"
+
+[[stack]]
+name = "site"
+provider = "vercel"
+hosting = "managed"
+mfa = true
+tls = true
+backups = true
+dependency_updates = true
+logging = true
+secrets_in_repo = false
+sends_mail = true
+spf = true
+dkim = true
+dmarc = "none"
+ci = true
+
+[[stack]]
+name = "server"
+provider = "hetzner"
+mfa = true
+tls = true
+hsts = false
+backups = true
+dependency_updates = true
+logging = true
+secrets_in_repo = false
+"""
+
+
+def test_checks_follow_hosting_and_a_saas_item_is_never_asked_for_updates_hsts_or_ci(tmp_path):
+    write_entity(tmp_path / "data" / "hosted", HEADER, HOSTED_PROFILE)
+    report, markdown = build(write_config(tmp_path, entities=("hosted",)))
+    # saas: mfa, backups, logging + spf, dkim, dmarc = 6 (logging fails);
+    # managed: mfa, tls, backups, dependency_updates, logging, secrets + 3 mail = 9 (dmarc fails);
+    # self_hosted: 6 + secrets = 7 (hsts fails). 22 checks, 3 fail.
+    m = report.metrics["hosted"]
+    assert (m["security_checks"], m["security_checks_failed"]) == (22, 3)
+    workspace = [
+        a.title for a in report.actions if "workspace" in a.title and "DMARC" not in a.title
+    ]
+    assert workspace == [
+        "Hosted workspace: turn on access and audit logging and keep the logs",
+    ]
+    assert "| Hosted | workspace |" not in section(report, "CI/CD maturity")
+    assert "| Hosted | site | yes |" in section(report, "CI/CD maturity")
+    assert not any("hsts" in f.message for f in report.findings if "site" in f.message)
+    assert any(
+        f.message.startswith("Hosted server (hetzner): hsts is false") for f in report.findings
+    )
+
+
+def test_two_items_of_one_domain_with_different_dmarc_are_a_finding_naming_the_domain(tmp_path):
+    write_entity(tmp_path / "data" / "hosted", HEADER, HOSTED_PROFILE)
+    report, _ = build(write_config(tmp_path, entities=("hosted",)))
+    conflicts = [f.message for f in report.findings if "contradictory DMARC" in f.message]
+    assert conflicts == [
+        "hosted.test: contradictory DMARC values (Hosted workspace: quarantine; Hosted site: "
+        "none); a domain publishes one DMARC record, so at most one of them is true "
+        "(entity.toml [[stack]] dmarc)"
+    ]
+    # one DMARC action for the domain, not one per item
+    dmarc = [a for a in report.actions if "publish DMARC" in a.title]
+    assert len(dmarc) == 1
+
+
+def test_an_unknown_hosting_is_one_line_naming_the_item(tmp_path):
+    profile = 'name = "Odd"\n[[stack]]\nname = "box"\nhosting = "cloud"\n'
+    write_entity(tmp_path / "data" / "odd", HEADER, profile)
+    config = write_config(tmp_path, entities=("odd",))
+    result = cli("build", "--config", str(config), "--role", "cto")
+    assert result.returncode == 1
+    assert "[[stack]] 'box': hosting = 'cloud' is not one of self_hosted, managed, saas" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_the_critical_action_leads_the_actions_table_and_is_not_repeated(holding):
+    report, markdown = build(holding)
+    assert report.actions[0].severity == "critical"
+    rows = [line for line in markdown.splitlines() if line.startswith("| 1 | ")]
+    assert len(rows) == 1 and "rotate every credential" in rows[0]  # one table lists them

@@ -49,7 +49,7 @@ def test_the_builtin_template_renders_on_empty_tables(tmp_path: Path) -> None:
     bodies = {s["heading"]: s["body"] for s in report["sections"]}
     assert "No critical findings." in bodies["Critical shortfalls"]
     assert "| none | 0 | 0 | 0 | | |" in bodies["Asset inventory"]
-    assert "| none | no [[kpis]] declared | | | | |" in bodies["KPI coverage"]
+    assert "0 other KPIs have a recent value on target" in bodies["KPI coverage"]
 
 
 def test_an_override_drops_one_section_and_renames_another(tmp_path: Path) -> None:

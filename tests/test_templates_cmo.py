@@ -73,9 +73,9 @@ def test_entities_with_nothing_in_them(tmp_path):
     assert matrix.splitlines()[0] == "0 channel listings live, 0 absent; email list 30 contacts."
     assert "| Channel | Bare | Listy |\n|---|---|---|\n| none | | |" in matrix
     assert "| Bare | $0.00 | 0 | n/a | none: no bookings |" in economics
-    assert "| none | no channel has a commission | | | | | | |" in economics
+    assert "| none | no channel has ledger rows or a commission | | | | | | | | |" in economics
     assert "No commission in the data" not in economics
-    assert "| none | | nothing to roll out | | | | | |" in rollout
+    assert "| none | | nothing to roll out | | | | | | |" in rollout
     assert email.startswith("### Listy: 30 contacts\n\nBefore day 1: no [[stack]] item sends mail")
     assert "| 1 | 2025-04-01 | 30 |" in email
     assert "Segment" not in email
@@ -204,9 +204,10 @@ def test_data_is_printed_as_text_wherever_the_template_prints_it(tmp_path):
     economics = bodies["Channel economics"]
     assert f"| {ESCAPED} | $500.00 | 1 | $500.00 | ledger |" in economics
     assert "| \\# Heading | $0.00 | 0 | n/a | none: no bookings |" in economics
-    assert f"| {ESCAPED} | \\# Heading | absent | 10.0% | entity.toml |" in economics
+    assert f"| {ESCAPED} | \\# Heading | absent | n/a |" in economics
+    assert "configured commission 10.0% (entity.toml)" in economics
     # the status was printed as it was before templates; now it is data like any other
-    assert f"| {ESCAPED} | {ESCAPED} | {ESCAPED} | 20.0% | entity.toml |" in economics
+    assert f"| {ESCAPED} | {ESCAPED} | {ESCAPED} | n/a |" in economics
     rollout = bodies["Marketplace rollout sequence"]
     assert f"| {ESCAPED} | 1 | list on \\# Heading | absent | 10.0% |" in rollout
     email = bodies["Email plan"]

@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "kpi_recent_days": 30,
     "lower_is_better": ["churn", "cac", "cost_per_lead", "cost_per_acquisition"],
     "agenda_days": 30,
+    "agenda_size": 10,  # actions on the agenda; the rest is counted per role
+    "max_rows": 12,  # rows of any other table; the rest is counted and left to the archive
     "due_days": {"critical": 3, "warning": 14, "info": 30},
 }
 _MONEY = re.compile(r"\$([0-9][0-9,]*(?:\.[0-9]+)?)")
@@ -69,14 +71,15 @@ def kpi_states(entity: Any, as_of: date, settings: dict[str, Any]) -> list[dict[
         if better not in ("lower", "higher"):
             better = "lower" if k.name in lower else "higher"
         v = latest.get(k.name)
-        off = None
-        if v is not None and k.target is not None:
+        recent = v is not None and v.date >= recent_from
+        off = None  # a KPI with no value in the window is stale: not judged against its target
+        if recent and v is not None and k.target is not None:
             off = v.value > k.target if better == "lower" else v.value < k.target
         out.append(
             {
                 "kpi": k,
                 "value": v,
-                "recent": v is not None and v.date >= recent_from,
+                "recent": recent,
                 "better": better,
                 "off_target": off,
             }
@@ -92,6 +95,48 @@ def at_stake(finding: Any) -> Decimal:
         return abs(Decimal(str(amount)))
     found = [Decimal(m.replace(",", "")) for m in _MONEY.findall(finding.message)]
     return max(found, default=Decimal(0))
+
+
+def operating_without_cover(ctx: Any, critical_kinds: set[str]) -> list[Any]:
+    """Cross-role rule: an expired insurance policy or licence (a `critical_asset_kinds`
+    asset) while the ledger shows revenue after its expiry date is critical: the business
+    took N bookings worth $X uncovered. One finding per asset, with `amount` = $X."""
+    from execreport import Finding, Severity, money
+
+    out = []
+    for e in ctx.entities:
+        for a in e.assets:
+            if a.expires is None or a.expires >= ctx.as_of or a.kind.lower() not in critical_kinds:
+                continue
+            ((n, total),) = ctx.ledger.sql(
+                """
+                SELECT count(*), coalesce(sum(amount), 0) FROM ledger
+                WHERE entity = ? AND regexp_full_match(account, '4[0-9]{3}') AND amount > 0
+                  AND date > ? AND date <= ?
+                """,
+                [e.key, a.expires, ctx.as_of],
+            )
+            if not n:
+                continue
+            state = "uninsured" if a.kind.lower() == "insurance" else "without its " + a.kind
+            out.append(
+                Finding(
+                    severity=Severity.critical,
+                    entity=e.key,
+                    amount=total,
+                    message=f"{e.name} operating {state}: {n} bookings, {money(total)} since "
+                    f"{a.expires.isoformat()}, when its {a.kind} {a.name!r} expired (entity.toml "
+                    "[[assets]]; ledger.csv 4xxx rows after that date)",
+                )
+            )
+    return out
+
+
+# Cross-role rules: functions (ctx, critical asset kinds) -> findings, run by the CEO over
+# every entity's data. A plugin contributes one by putting a critical Finding in its own
+# Report (the CEO ranks every report's critical findings as shortfalls), or by registering
+# a CEO subclass with a longer `rules` tuple (docs/roles.md, "Cross-role rules").
+CROSS_ROLE_RULES = (operating_without_cover,)
 
 
 @dataclass
@@ -157,6 +202,7 @@ class AgendaItem:
 
 
 class CEO:
+    rules = CROSS_ROLE_RULES
     name = "ceo"
     title = "CEO Strategic Assessment"
     priority = 0
@@ -171,23 +217,34 @@ class CEO:
         "`finding`, `act_by`",
         "warnings": "how many warnings the reports of the run have",
         "roles_seen": "the roles whose reports were consolidated",
-        "agenda": "the 30-day agenda, ranked: `title`, `entity` ('' for all), `owner`, `due`, "
-        "`severity`, `key`",
+        "agenda": "the 30-day agenda, ranked, at most `agenda_size` actions: `title`, `entity` "
+        "('' for all), `owner`, `due`, `severity`, `key`",
+        "agenda_total": "the actions of the run after de-duplication (the agenda and the rest)",
+        "agenda_size": "the agenda's limit (`agenda_size`)",
+        "agenda_left_out": "(role, actions not on the agenda) pairs; they add up to "
+        "`agenda_total` - the agenda's length",
+        "max_rows": "the most rows any other table shows (`max_rows`)",
+        "shortfalls_left_out": "critical findings not shown (max_rows)",
+        "assets_left_out": "assets needing attention not shown (max_rows)",
+        "assets_fine": "assets that need no attention (not expired, not expiring)",
+        "kpis_left_out": "KPIs needing attention not shown (max_rows)",
+        "kpis_fine": "KPIs with a recent value on target (or with no target)",
         "horizon": "the agenda's last day",
         "horizon_days": "the agenda's length in days (`agenda_days`)",
         "duplicates_merged": "how many duplicate actions the agenda merged",
         "by_owner": "(owner, number of agenda actions) pairs",
         "asset_kinds": "per kind of asset: `kind`, `assets`, `expired`, `expiring`, "
         "`next_renewal`, `value`",
-        "assets": "every asset: `kind`, `entity`, `name`, `expires`, `value`, `state` "
-        "(expired, expiring or ''), `days`",
+        "assets": "the assets that need attention (expired or expiring), at most `max_rows`: "
+        "`kind`, `entity`, `name`, `expires`, `value`, `state` (expired or expiring), `days`",
         "expiring_window_days": "the METRICS.md expiring window (60 days)",
         "expiring_days": "the findings' expiring window (`expiring_days`)",
         "critical_asset_kinds": "the asset kinds whose expiry is critical",
         "kpi_coverage": "per entity: `entity`, `kind`, `declared`, `covered`, `coverage`, "
         "`missing` (expected KPIs not declared)",
-        "kpis": "every declared KPI: `entity`, `kpi`, `unit`, `target`, `better`, `value`, "
-        "`date`, `recent`, `off_target`",
+        "kpis": "the declared KPIs that need attention (stale: no value in the window; or off "
+        "target), at most `max_rows`: `entity`, `kpi`, `unit`, `target`, `better`, `value`, "
+        "`date`, `recent`, `off_target` (None when stale or without a target)",
         "kpi_recent_days": "how recent a KPI value must be (`kpi_recent_days`)",
         "lower_is_better": "the KPIs for which lower is better (`lower_is_better`)",
         "changes": "the 'Changes since the last report' section, or none",
@@ -225,6 +282,12 @@ class CEO:
         # how soon each of this role's findings must be acted on (for the shortfall ranking)
         act_by: dict[int, date] = {}
 
+        # -- cross-role rules: facts of one role's data that change another's --------------
+        cross = [f for rule in self.rules for f in rule(ctx, critical_kinds)]
+        for f in cross:
+            findings.append(f)
+            act_by[id(f)] = due(f.severity)
+
         # -- asset inventory -----------------------------------------------------------
         inventory: list[AssetRow] = []
         for e in ctx.entities:
@@ -253,9 +316,13 @@ class CEO:
                     )
                     title = f"Renew {e.name}'s {a.kind} {a.name} before {a.expires.isoformat()}"
                     when = min(max(a.expires, as_of + timedelta(days=1)), horizon)
-                if sev is not None:
+                said = any(
+                    f.entity == e.key and f"{a.kind} {a.name!r} expired" in f.message for f in cross
+                )  # the cross-role finding says it, with the bookings taken since
+                if sev is not None and not said:
                     findings.append(Finding(severity=sev, entity=e.key, message=message))
                     act_by[id(findings[-1])] = when
+                if sev is not None:
                     actions.append(
                         Action(
                             title=title,
@@ -373,17 +440,23 @@ class CEO:
                         severity=Severity.info,
                     )
                 )
+            parts = []
             for s in off:
                 k, v = s["kpi"], s["value"]
                 gap = (v.value - k.target) / k.target * 100 if k.target else None
-                gap_text = "" if gap is None else f", {gap:+.1f}% against it"
+                gap_text = "" if gap is None else f", {gap:+.1f}%"
+                side = "above" if s["better"] == "lower" else "below"
+                parts.append(
+                    f"{k.name} {v.value} on {v.date.isoformat()}, {side} its target {k.target}"
+                    f"{gap_text}"
+                )
+            if parts:  # one finding per entity: the KPI table has the rows
                 findings.append(
                     Finding(
                         severity=Severity.warning,
                         entity=e.key,
-                        message=f"{e.name} {k.name} is {v.value} on {v.date.isoformat()}, "
-                        f"{'above' if s['better'] == 'lower' else 'below'} its target "
-                        f"{k.target}{gap_text} (kpis.csv, entity.toml [[kpis]])",
+                        message=f"{e.name} KPIs off target: {'; '.join(parts)} (kpis.csv, "
+                        "entity.toml [[kpis]])",
                     )
                 )
         for key in ("kpis_declared", "kpis_expected_missing", "kpis_stale", "kpis_off_target"):
@@ -459,7 +532,12 @@ class CEO:
             item = a.model_copy(update={"due": when})
             if a.key not in agenda or order(item) < order(agenda[a.key]):
                 agenda[a.key] = item  # the most severe, earliest copy of the same action
-        ranked = sorted(agenda.values(), key=order)
+        everything = sorted(agenda.values(), key=order)
+        agenda_size = int(settings["agenda_size"])
+        ranked = everything[: max(agenda_size, 0)]
+        left_by_role: dict[str, int] = {}
+        for a in everything[len(ranked) :]:
+            left_by_role[a.owner] = left_by_role.get(a.owner, 0) + 1
         agenda_rows = [
             AgendaItem(
                 a.title, names.get(a.entity, a.entity) if a.entity else "", a.owner, a.due, a.key
@@ -471,14 +549,18 @@ class CEO:
         for e in ctx.entities:
             metrics[e.key]["agenda_actions"] = sum(1 for a in ranked if a.entity == e.key)
         metrics["consolidated"]["agenda_actions"] = len(ranked)
+        metrics["consolidated"]["agenda_left_out"] = len(everything) - len(ranked)
         # the agenda's action keys, so that the next report can mark what is carried over
         metrics["consolidated"]["agenda_keys"] = [a.key for a in ranked]
-        merged = sum(len(r.actions) for r in ctx.reports) + len(actions)
+        merged = sum(len(r.actions) for r in ctx.reports) + len(actions) - len(everything)
         by_owner: dict[str, int] = {}
         for a in ranked:
             by_owner[a.owner] = by_owner.get(a.owner, 0) + 1
 
         actions.sort(key=lambda a: (Severity(a.severity).rank, a.due, a.entity or "", a.title))
+        max_rows = int(settings["max_rows"])
+        attention_assets = [r for r in inventory if r.state]
+        attention_kpis = [k for k in kpi_rows if not k.recent or k.off_target]
         change = changes_section(
             ctx,
             metrics,
@@ -497,21 +579,30 @@ class CEO:
             self,
             {
                 "figures": metrics["consolidated"],
-                "shortfalls": shortfall_rows,
+                "shortfalls": shortfall_rows[:max_rows],
                 "warnings": warnings,
                 "roles_seen": seen_roles,
                 "agenda": agenda_rows,
                 "horizon": horizon,
                 "horizon_days": horizon_days,
-                "duplicates_merged": merged - len(ranked),
+                "duplicates_merged": merged,
+                "agenda_total": len(everything),
+                "agenda_size": agenda_size,
+                "agenda_left_out": sorted(left_by_role.items()),
+                "max_rows": max_rows,
+                "shortfalls_left_out": max(len(shortfall_rows) - max_rows, 0),
+                "assets_left_out": max(len(attention_assets) - max_rows, 0),
+                "assets_fine": len(inventory) - len(attention_assets),
+                "kpis_left_out": max(len(attention_kpis) - max_rows, 0),
+                "kpis_fine": len(kpi_rows) - len(attention_kpis),
                 "by_owner": sorted(by_owner.items()),
                 "asset_kinds": kinds,
-                "assets": inventory,
+                "assets": attention_assets[:max_rows],
                 "expiring_window_days": EXPIRING_DAYS,
                 "expiring_days": expiring_days,
                 "critical_asset_kinds": sorted(critical_kinds),
                 "kpi_coverage": coverage_rows,
-                "kpis": kpi_rows,
+                "kpis": attention_kpis[:max_rows],
                 "kpi_recent_days": recent_days,
                 "lower_is_better": [str(n) for n in settings["lower_is_better"]],
                 "changes": change,

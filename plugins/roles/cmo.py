@@ -26,6 +26,12 @@ DEFAULTS: dict[str, Any] = {
     "warmup_factor": 2,  # daily volume multiplier
     "unsubscribe_business_days": 10,  # CAN-SPAM: opt-outs honoured within 10 business days
     "warmup_start_days": 1,  # day 1 of the warm-up is this many days after as_of
+    # ledger rows that are marketing spend (a channel's or, unmatched, unattributed)
+    "marketing_accounts": ["6300", "6310"],
+    "marketing_categories": ["marketing", "advertising", "ads", "lead fees"],
+    # when no CTO report is in the run: the CTO's warning due days for a failing SPF/DKIM/DMARC
+    "email_auth_due_days": 14,
+    "max_rows": 12,  # rows of any table; the rest is counted and left to the archive
 }
 
 
@@ -173,16 +179,102 @@ class WarmupDay(NamedTuple):
 
 
 def warmup_schedule(size: int, start: date, first: int = 50, factor: int = 2) -> list[WarmupDay]:
-    """(day, date, emails that day): `first` emails on `start`, multiplied by `factor` each
-    day until a day's volume reaches the full list."""
+    """(day, date, emails that day): `first` new contacts on `start`, `factor` times more each
+    day, until the whole list has had its first email: the sends sum to the list size."""
     out: list[WarmupDay] = []
-    volume, day = first, 1
-    while size > 0:
-        out.append(WarmupDay(day, start + timedelta(days=day - 1), min(volume, size)))
-        if volume >= size:
-            break
-        volume, day = volume * factor, day + 1
+    volume, day, left = max(first, 1), 1, size
+    while left > 0:
+        sends = min(volume, left)
+        out.append(WarmupDay(day, start + timedelta(days=day - 1), sends))
+        left -= sends
+        volume, day = volume * max(factor, 1), day + 1
     return out
+
+
+def norm(name: Any) -> str:
+    """A counterparty compared as METRICS.md says: lower case, trimmed, white space collapsed."""
+    return " ".join(str(name).lower().split())
+
+
+def channel_counterparties(channel: Any) -> list[str]:
+    """`counterparties` of a [[channels]] entry, normalized: a list of names, or one name."""
+    raw = (channel.model_extra or {}).get("counterparties") or []
+    names = [raw] if isinstance(raw, str) else list(raw)
+    return [n for n in (norm(x) for x in names) if n]
+
+
+def window_rows(ledger: Any, as_of: date) -> list[tuple[str, str, str, Decimal, str]]:
+    """(entity, account, category, amount, counterparty) of the trailing 3 months."""
+    from execreport import trailing_months
+
+    start, end = trailing_months(as_of)
+    return ledger.sql(
+        """
+        SELECT coalesce(entity, ''), trim(coalesce(account, '')),
+               lower(trim(coalesce(category, ''))), amount, coalesce(counterparty, '')
+        FROM ledger WHERE date BETWEEN ? AND ?
+        ORDER BY entity, date, amount
+        """,
+        [start, end],
+    )
+
+
+@dataclass(frozen=True)
+class ChannelLedger:
+    """What a channel cost and brought in over the trailing 3 months, from the ledger rows
+    whose counterparty contains one of its `counterparties`."""
+
+    entity: Any
+    channel: str
+    status: str
+    counterparties: list[str]
+    rows: int  # matched ledger rows; 0: the figures below are a configured estimate or none
+    spend: Decimal  # minus the matched expense rows (commission, lead fees, ads)
+    revenue: Decimal  # the matched 4xxx rows (payouts, bookings)
+    bookings: int  # matched 4xxx rows with a positive amount
+    commission: Commission  # the configured fallback (rate None: none)
+    average: Decimal | None  # the entity's average booking (for the fallback)
+
+    @property
+    def measured(self) -> bool:
+        return self.rows > 0
+
+    @property
+    def return_on_spend(self) -> Decimal | None:
+        return self.revenue / self.spend if self.measured and self.spend > 0 else None
+
+    @property
+    def cost_per_booking(self) -> Decimal | None:
+        return self.spend / self.bookings if self.measured and self.bookings else None
+
+    @property
+    def net(self) -> Decimal | None:
+        """Measured: revenue - spend over 3 months. Fallback: net per booking."""
+        if self.measured:
+            return self.revenue - self.spend
+        if self.commission.rate is None or self.average is None:
+            return None
+        return self.average * (1 - self.commission.rate)
+
+
+@dataclass(frozen=True)
+class Unattributed:
+    """Marketing spend of an entity that no [[channels]] counterparties claim."""
+
+    entity: Any
+    counterparty: str
+    rows: int
+    spend: Decimal
+
+
+def is_marketing(account: str, category: str, settings: dict[str, Any]) -> bool:
+    accounts = {str(a).strip() for a in settings["marketing_accounts"]}
+    categories = {norm(c) for c in settings["marketing_categories"]}
+    return account in accounts or norm(category) in categories
+
+
+def is_expense(account: str, amount: Decimal) -> bool:
+    return amount < 0 and len(account) == 4 and account[0] in "567"
 
 
 def segments(audience: dict[str, Any]) -> list[tuple[str, int | None]]:
@@ -361,6 +453,7 @@ class Step:
     source: str
     net: Decimal | None
     fit: bool  # a key channel of the entity's business
+    measured_net: Decimal | None = None  # ledger revenue - spend over 3 months; None: no rows
 
     @property
     def new_listing(self) -> bool:
@@ -405,6 +498,8 @@ class EmailPlan:
     unready: list[UnreadySender]
     schedule: list[WarmupDay]
     checklist: list[CanSpamCheck]
+    auth_due: date | None = None  # the last due date of the failing email-authentication fixes
+    auth_from_cto: bool = False  # that date is the CTO report's (else email_auth_due_days)
 
 
 @dataclass(frozen=True)
@@ -506,7 +601,8 @@ class CMO:
         "`contacts`, `share`: 0..1, None when unknown), `senders` (the [[stack]] items that "
         "send mail), `unready` (`name`, `failing`: of SPF, DKIM, DMARC, `dmarc`: the policy or "
         "None), `schedule` (`day`, `date`, `emails`) and `checklist` (`requirement`, `state`, "
-        "`key`, `value`, `gap`; see CanSpamCheck)",
+        "`key`, `value`, `gap`; see CanSpamCheck), `auth_due` (the last due date of the failing "
+        "SPF/DKIM/DMARC fixes, or None) and `auth_from_cto` (that date is the CTO report's)",
         "changes": "None without a previous report; else `previous_actions`, `still_open`, "
         "`no_longer_raised`, `new` and `figures` (`entity`: None for all entities, `figure`: "
         "the metric key, `kind`: count or money, `before`, `now`, `delta`: None when either is "
@@ -522,6 +618,17 @@ class CMO:
         "(`unsubscribe_business_days`)",
         "pct": "`pct(fraction)`: `0.085` -> `8.5%`",
         "number": "`number(count)`: `3676` -> `3,676`",
+        "channel_ledger": "per channel with ledger rows or a commission: `entity`, `channel`, "
+        "`status`, `counterparties`, `rows` (matched ledger rows; 0: a configured estimate), "
+        "`measured`, `spend`, `revenue`, `bookings`, `return_on_spend`, `cost_per_booking`, "
+        "`net` (revenue - spend; per booking when estimated), `commission`, `average`; at most "
+        "`max_rows`",
+        "channel_ledger_left_out": "channels not shown (max_rows)",
+        "unattributed": "marketing spend no channel claims: `entity`, `counterparty`, `rows`, "
+        "`spend`; at most `max_rows`",
+        "unattributed_left_out": "counterparties not shown (max_rows)",
+        "marketing_accounts": "ledger accounts counted as marketing (`marketing_accounts`)",
+        "max_rows": "the most rows a table shows (`max_rows`)",
     }
 
     def build(self, ctx: Any) -> Any:
@@ -546,6 +653,8 @@ class CMO:
         start, end = trailing_months(as_of)
 
         bookings = booking_figures(ctx.ledger, as_of)
+        max_rows = int(settings["max_rows"])
+        ledger_rows = window_rows(ctx.ledger, as_of)
         metrics: dict[str, dict[str, Any]] = {"consolidated": channel_figures(ctx.entities)}
         findings: list[Any] = []
         actions: list[Any] = []
@@ -595,8 +704,63 @@ class CMO:
         booking_rows: list[BookingRow] = []
         economics: list[ChannelEconomics] = []
         unpriced: list[Unpriced] = []
+        channel_ledger: list[ChannelLedger] = []
+        unattributed: list[Unattributed] = []
         steps: dict[str, list[Step]] = {}
         for e in ctx.entities:
+            own_rows = [r for r in ledger_rows if r[0] == e.key]
+            claimed: set[int] = set()
+            measured: dict[str, ChannelLedger] = {}
+            avg_e, _ = average_booking(e.key, settings, bookings)
+            for c in e.channels:
+                names = channel_counterparties(c)
+                hits = [
+                    (i, r)
+                    for i, r in enumerate(own_rows)
+                    if names and any(n in norm(r[4]) for n in names)
+                ]
+                claimed |= {i for i, _ in hits}
+                spend = -sum((r[3] for _, r in hits if is_expense(r[1], r[3])), Decimal(0))
+                revenue_rows = [r for _, r in hits if r[1][:1] == "4" and len(r[1]) == 4]
+                row = ChannelLedger(
+                    entity=e,
+                    channel=c.name,
+                    status=c.status,
+                    counterparties=names,
+                    rows=len(hits),
+                    spend=spend,
+                    revenue=sum((r[3] for r in revenue_rows), Decimal(0)),
+                    bookings=sum(1 for r in revenue_rows if r[3] > 0),
+                    commission=commission_in_force(e, c, settings, as_of),
+                    average=avg_e,
+                )
+                measured[c.name] = row
+                if row.measured or row.commission.rate is not None:
+                    channel_ledger.append(row)
+            spent: dict[str, list[Any]] = {}
+            for i, r in enumerate(own_rows):
+                if (
+                    i in claimed
+                    or not is_expense(r[1], r[3])
+                    or not is_marketing(r[1], r[2], settings)
+                ):
+                    continue
+                slot = spent.setdefault(norm(r[4]), [" ".join(str(r[4]).split()), 0, Decimal(0)])
+                slot[1] += 1
+                slot[2] -= r[3]
+            for name, n_rows, total in sorted(spent.values(), key=lambda x: (-x[2], x[0])):
+                unattributed.append(Unattributed(e, name, n_rows, total))
+                findings.append(
+                    Finding(
+                        severity=Severity.info,
+                        entity=e.key,
+                        message=f"{e.name} spent ${total:,.2f} on {name} ({n_rows} ledger rows, "
+                        f"{start.isoformat()} to {end.isoformat()}), marketing spend no "
+                        "[[channels]] counterparties claim (ledger.csv; entity.toml [[channels]] "
+                        "counterparties)",
+                        amount=total,
+                    )
+                )
             avg, avg_source = average_booking(e.key, settings, bookings)
             revenue, n = bookings.get(e.key, (Decimal(0), 0))
             metrics[e.key].update(bookings_3m=n, average_booking=to_money(avg))
@@ -608,9 +772,10 @@ class CMO:
                 found = commission_in_force(e, c, settings, as_of)
                 rate = found.rate
                 net = None if rate is None or avg is None else avg * (1 - rate)
-                if rate is None:
+                seen = measured[c.name]
+                if rate is None and not seen.measured:
                     unpriced.append(Unpriced(e, c.name))
-                else:
+                elif rate is not None:
                     economics.append(
                         ChannelEconomics(
                             e,
@@ -623,9 +788,11 @@ class CMO:
                         )
                     )
                 fit = c.name.strip().lower() in key_channels
-                if c.status != "optimised" and (rate is not None or fit):
+                if c.status != "optimised" and (rate is not None or fit or seen.measured):
                     status = c.status if c.status in LIVE else "absent"
-                    candidates.append(Step(e, c.name, status, rate, found.source, net, fit))
+                    step = Step(e, c.name, status, rate, found.source, net, fit)
+                    step.measured_net = seen.net if seen.measured else None
+                    candidates.append(step)
             for name in getattr(e, "key_channels", None) or []:
                 if name.strip().lower() not in listed:
                     candidates.append(Step(e, name, "not listed", None, "", None, True))
@@ -634,6 +801,8 @@ class CMO:
                 low = s.name.strip().lower()
                 return (
                     order.index(low) if low in order else len(order),
+                    s.measured_net is None,  # measured net contribution first, highest first
+                    -(s.measured_net or 0),
                     not s.fit,
                     s.net is None,
                     -(s.net or 0),
@@ -679,14 +848,18 @@ class CMO:
                 metrics[e.key].update(warmup_days=None, can_spam_gaps=None)
                 continue
             size = int(size)
-            schedule = warmup_schedule(size, as_of + timedelta(days=start_days), first, factor)
+            senders = [i for i in e.stack if getattr(i, "sends_mail", None) is True]
+            auth_due, from_cto = email_auth_due(ctx, e, senders, as_of, settings)
+            day_one = as_of + timedelta(days=start_days)
+            if auth_due is not None:  # no send before the authentication fixes are due
+                day_one = max(day_one, auth_due + timedelta(days=1))
+            schedule = warmup_schedule(size, day_one, first, factor)
             metrics[e.key]["warmup_days"] = len(schedule)
             day_one = schedule[0].date  # CAN-SPAM gaps are fixed before the first send
             segs = [
                 Segment(name, count, None if count is None or not size else count / size)
                 for name, count in segments(e.audience)
             ]
-            senders = [i for i in e.stack if getattr(i, "sends_mail", None) is True]
             unready = []
             for i in senders:
                 failing = [
@@ -706,7 +879,7 @@ class CMO:
                     f"x{factor} a day until a day reaches the whole list",
                     topic="email-warm-up",
                     owner=self.name,
-                    due=min(schedule[-1].date, as_of + timedelta(days=30)),
+                    due=schedule[-1].date,
                     priority=3,
                     entity=e.key,
                     severity=Severity.info,
@@ -735,7 +908,11 @@ class CMO:
                         )
                     )
             metrics[e.key]["can_spam_gaps"] = sum(check.gap for check in checklist)
-            plans.append(EmailPlan(e, size, segs, len(senders), unready, schedule, checklist))
+            plans.append(
+                EmailPlan(
+                    e, size, segs, len(senders), unready, schedule, checklist, auth_due, from_cto
+                )
+            )
         with_list = [e for e in ctx.entities if metrics[e.key]["warmup_days"] is not None]
         metrics["consolidated"]["warmup_days"] = max(
             (metrics[e.key]["warmup_days"] for e in with_list), default=None
@@ -754,6 +931,12 @@ class CMO:
                 "bookings": booking_rows,
                 "economics": economics,
                 "unpriced": unpriced,
+                "channel_ledger": channel_ledger[:max_rows],
+                "channel_ledger_left_out": max(len(channel_ledger) - max_rows, 0),
+                "unattributed": unattributed[:max_rows],
+                "unattributed_left_out": max(len(unattributed) - max_rows, 0),
+                "max_rows": max_rows,
+                "marketing_accounts": [str(x) for x in settings["marketing_accounts"]],
                 "rollout": rollout,
                 "email_plans": plans,
                 "changes": changes,
@@ -786,6 +969,32 @@ class CMO:
             actions=actions,
             metrics=metrics,
         )
+
+
+AUTH_CHECKS = ("spf", "dkim", "dmarc", "conflict_dmarc", "conflict_spf")
+
+
+def email_auth_due(
+    ctx: Any, entity: Any, senders: list[Any], as_of: date, settings: dict[str, Any]
+) -> tuple[date | None, bool]:
+    """The last due date of the entity's failing SPF/DKIM/DMARC fixes: the CTO report's
+    actions when it is in the run (True), else `email_auth_due_days` after as_of when a
+    sender fails (False); None when every sender is authenticated."""
+    cto = next((r for r in getattr(ctx, "reports", []) or [] if r.role == "cto"), None)
+    if cto is not None:
+        dues = [
+            a.due
+            for a in cto.actions
+            if a.entity == entity.key and a.due and (a.topic or "").split(":")[0] in AUTH_CHECKS
+        ]
+        return (max(dues), True) if dues else (None, True)
+    failing = any(
+        not (i.spf is True and i.dkim is True and i.dmarc in ("quarantine", "reject"))
+        for i in senders
+    )
+    if failing:
+        return as_of + timedelta(days=int(settings["email_auth_due_days"])), False
+    return None, False
 
 
 @hookimpl

@@ -6,6 +6,7 @@ in templates/cto.md.j2, which receives the typed figures below."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "untracked_spend_tolerance_pct": 10,  # ledger spend above the [[stack]] cost by more: info
     "lighthouse_poor": 50,  # Lighthouse's own bands: 0-49 poor, 50-89 needs work, 90+ good
     "lighthouse_good": 90,
-    "top_actions": 10,
+    "top_actions": 10,  # kept for old configs; the Actions table is the ranked list
+    "max_rows": 12,  # rows of any table; the rest is counted and left to the archive
     "sender_domain": "",
     "due_days": {"critical": 3, "warning": 14, "info": 30},
     "check_weights": {},
@@ -58,23 +60,106 @@ CHECKS: dict[str, tuple[int, str]] = {
     "hsts": (3, "send Strict-Transport-Security: max-age=31536000; includeSubDomains"),
     "auto_deploy_untested": (5, "add automated tests to CI before the automatic deploy"),
     "lighthouse_mobile": (3, "fix the mobile performance issues Lighthouse lists"),
+    "conflict_dmarc": (6, "record one DMARC policy per domain"),
+    "conflict_spf": (6, "record one SPF record per domain"),
     "ux_gap": (2, "close the gap"),
 }
 BASE_TRUE = ("mfa", "tls", "hsts", "backups", "dependency_updates", "logging")
 MAIL_TRUE = ("spf", "dkim")
 DMARC_PASS = ("quarantine", "reject")
 UX_KEYS = ("ux_gaps", "lighthouse_mobile", "lighthouse_desktop")
+# METRICS.md cto: which checks apply to an item, by who runs it (`hosting`)
+HOSTING_TRUE: dict[str, tuple[str, ...]] = {
+    "self_hosted": BASE_TRUE,
+    "managed": tuple(f for f in BASE_TRUE if f != "hsts"),
+    "saas": ("mfa", "backups", "logging"),
+}
+HOSTING_SECRETS = ("self_hosted", "managed")  # secrets_in_repo: only where you hold the code
+
+
+def hosting(item: Any) -> str:
+    """The item's `hosting` (default `self_hosted`); any other value is a data error that
+    names the item."""
+    from execreport import DataError
+
+    value = (item.model_extra or {}).get("hosting", "self_hosted")
+    if value not in HOSTING_TRUE:
+        raise DataError(
+            f"entity.toml [[stack]] {item.name!r}: hosting = {value!r} is not one of "
+            "self_hosted, managed, saas"
+        )
+    return str(value)
 
 
 def item_checks(item: Any) -> list[tuple[str, bool]]:
-    """Each METRICS.md check of one stack item: (field, passed). Only a TOML true/false
-    counts: a missing field or any other value fails."""
-    out = [(f, getattr(item, f, None) is True) for f in BASE_TRUE]
-    out.append(("secrets_in_repo", getattr(item, "secrets_in_repo", None) is False))
+    """Each METRICS.md check that applies to one stack item: (field, passed). Only a TOML
+    true/false counts: a missing field or any other value fails."""
+    kind = hosting(item)
+    out = [(f, getattr(item, f, None) is True) for f in HOSTING_TRUE[kind]]
+    if kind in HOSTING_SECRETS:
+        out.append(("secrets_in_repo", getattr(item, "secrets_in_repo", None) is False))
     if getattr(item, "sends_mail", None) is True:
         out += [(f, getattr(item, f, None) is True) for f in MAIL_TRUE]
         out.append(("dmarc", getattr(item, "dmarc", None) in DMARC_PASS))
     return out
+
+
+def mail_domain(item: Any, entity: Any) -> str:
+    """The domain an item's mail is judged under: its `domain`, else the entity's first
+    [[assets]] domain, else its website without `www.`; "" when none is recorded."""
+    own = " ".join(str((item.model_extra or {}).get("domain") or "").split())
+    if own:
+        return own
+    for kind in ("domain", "website"):
+        for a in entity.assets:
+            if a.kind == kind and a.name.strip():
+                name = " ".join(a.name.split())
+                return name[4:] if name.lower().startswith("www.") else name
+    return ""
+
+
+@dataclass(frozen=True)
+class DomainConflict:
+    """One DNS record (SPF or DMARC: one per domain) recorded differently by the items of a
+    domain. DKIM is per sending service (its own selector), so differing DKIM is no conflict."""
+
+    domain: str
+    record: str  # "spf" or "dmarc"
+    values: list[tuple[str, str, Any]]  # (entity name, item name, value as written)
+
+
+def domain_conflicts(entities: list[Any]) -> list[DomainConflict]:
+    """SPF/DMARC values that disagree across the mail-sending items of one domain."""
+    by_domain: dict[str, list[tuple[str, Any]]] = {}
+    for e in entities:
+        for item in e.stack:
+            if getattr(item, "sends_mail", None) is True:
+                domain = mail_domain(item, e)
+                if domain:
+                    by_domain.setdefault(domain.lower(), []).append((e.name, item))
+    out = []
+    for domain, items in sorted(by_domain.items()):
+        for record in ("dmarc", "spf"):
+            values = [(name, i.name, getattr(i, record, None)) for name, i in items]
+            if len({repr(v) for _, _, v in values}) > 1:
+                out.append(DomainConflict(domain, record, values))
+    return out
+
+
+@dataclass(frozen=True)
+class Clipped:
+    """A table's rows cut to `max_rows`: `rows` shown, `total`, `left_out` = total - shown."""
+
+    rows: list[Any]
+    total: int
+
+    @property
+    def left_out(self) -> int:
+        return self.total - len(self.rows)
+
+
+def clip(rows: list[Any], max_rows: int) -> Clipped:
+    return Clipped(list(rows[: max(max_rows, 0)]), len(rows))
 
 
 def stack_figures(items: list[Any]) -> dict[str, Any]:
@@ -93,11 +178,20 @@ def stack_figures(items: list[Any]) -> dict[str, Any]:
     }
 
 
+def builds_code(item: Any) -> bool:
+    """CI/CD applies to code the business builds: `repo` set or `ci`/`tests` declared, and
+    never to a `saas` item (or one marked `managed = true`, the older spelling)."""
+    extra = item.model_extra or {}
+    if hosting(item) == "saas" or extra.get("managed") is True:
+        return False
+    return bool(extra.get("repo")) or item.ci is not None or item.tests is not None
+
+
 def maturity(item: Any) -> int | None:
-    """CI/CD level 0-3: 1 CI runs, 2 CI runs the tests, 3 a green CI deploys. None when the
-    item is a managed service (`managed = true`) or records none of ci, tests, auto_deploy."""
+    """CI/CD level 0-3: 1 CI runs, 2 CI runs the tests, 3 a green CI deploys. None when CI/CD
+    does not apply (`builds_code`)."""
     fields = [getattr(item, f, None) for f in ("ci", "tests", "auto_deploy")]
-    if getattr(item, "managed", None) is True or all(v is None for v in fields):
+    if not builds_code(item):
         return None
     level = 0
     for value in fields:
@@ -236,7 +330,8 @@ class SecurityAudit:
     checks: int
     failed: int
     score: float | None
-    items: list[AuditRow]
+    items: list[AuditRow]  # the items with the most failing checks first, at most max_rows
+    left_out: int = 0  # items not shown (max_rows)
 
 
 @dataclass(frozen=True)
@@ -302,7 +397,9 @@ class SenderItem:
 class EmailAuthentication:
     sender_domain: str  # `[roles.cto] sender_domain`, "" when not set
     sender_items: list[SenderItem]
-    items: list[MailRow]
+    items: list[MailRow]  # at most max_rows
+    left_out: int = 0
+    conflicts: list[DomainConflict] = dataclass_field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -319,6 +416,7 @@ class UxGaps:
     items: list[UxRow]  # only the items that carry UX keys; empty: no section
     lighthouse_poor: int
     lighthouse_good: int
+    left_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -330,9 +428,12 @@ class RankedAction:
 
 @dataclass(frozen=True)
 class TopActions:
+    """How the report's Actions table (written by execreport after the sections) is ranked:
+    the ranking is stated here, the actions are listed once, there."""
+
     count: int  # all the role's actions
-    limit: int  # top_actions
-    shown: list[RankedAction]  # the first `limit`, ranked
+    by_severity: dict[str, int]  # critical/warning/info -> actions
+    first: list[RankedAction]  # the critical actions (else the first one): they lead the table
     weights: list[tuple[str, int]]  # (check, risk weight), heaviest first
     due_days: dict[str, Any]  # severity -> days, as configured
 
@@ -411,28 +512,34 @@ class CTO:
     template_variables = {
         "security": "SecurityAudit: `checks`, `failed`, `score` (0-1 or None) and `items`, "
         "one per [[stack]] item: `entity`, `system`, `provider`, `monthly_cost`, `checks`, "
-        "`passed`, `failing` (check names)",
+        "`passed`, `failing` (check names), most failing first, at most `max_rows`; "
+        "`left_out` (items not shown)",
         "cost": "CostAnalysis: `total` and `entities` (CostRow: `entity` (None for all), "
         "`stack_cost`, `revenue_monthly`, `stack_pct_of_revenue`, `spend_monthly`, "
         "`spend_prior_month`, `spend_last_month`, `spend_mom_pct`), `months` (first days of the "
         "trailing 3 months), `window_end`, `categories`, `accounts`, `share_warning_pct`, "
         "`growth_warning_pct`, `untracked_tolerance_pct`",
-        "cicd": "list of CicdRow: `entity`, `system`, `ci`, `tests`, `auto_deploy` (as written), "
-        "`level` (0-3, None when CI/CD does not apply), `deploys_untested`",
+        "cicd": "Clipped: `rows` (CicdRow: `entity`, `system`, `ci`, `tests`, `auto_deploy` as "
+        "written, `level` 0-3, `deploys_untested`; only items that build code), `total`, "
+        "`left_out`",
         "mail": 'EmailAuthentication: `sender_domain` ("" when not set), `sender_items` '
         "(`entity`, `system`, `failing`: the items that send from it) and `items`, one per "
         "item with sends_mail = true: `entity`, `system`, `domain`, `spf`, `dkim`, `dmarc`, "
-        "`failing`, `remedies`",
+        "`failing`, `remedies` (at most `max_rows`), `left_out`, `conflicts` (`domain`, "
+        "`record`: spf or dmarc, `values`: (entity, item, value) triples)",
         "ux": "UxGaps: `items` (`entity`, `system`, `mobile`, `desktop`, `gaps`; empty when no "
-        "item has UX keys), `lighthouse_poor`, `lighthouse_good`",
-        "top": "TopActions: `count` (all actions), `limit` (top_actions), `shown` (the first "
-        "`limit`: `action`, `weight`, `revenue_at_stake`), `weights` ((check, weight) pairs, "
-        "heaviest first), `due_days` (severity -> days)",
+        "item has UX keys; at most `max_rows`), `lighthouse_poor`, `lighthouse_good`, "
+        "`left_out`",
+        "top": "TopActions: `count` (all actions), `by_severity` (severity -> count), `first` "
+        "(the critical actions: `action`, `weight`, `revenue_at_stake`), `weights` ((check, "
+        "weight) pairs, heaviest first), `due_days` (severity -> days); the actions "
+        "themselves are the report's Actions table",
         "changes": "Changes or None (no previous report): `still_open`, `last_report_actions`, "
         "`no_longer_raised`, `new`, `figures` (`scope` (None for all entities), `figure` (the "
         "metric's key), `kind` (count, ratio, money, pct), `before`, `now`, `change`)",
         "pct": "`pct(value)`: a percentage with two decimals, `4.00%`; `n/a` for none",
         "fixed": "`fixed(value)`: a number with two decimals, `0.76`; `n/a` for none",
+        "max_rows": "the most rows a table shows (`max_rows`)",
     }
 
     def build(self, ctx: Any) -> Any:
@@ -494,8 +601,8 @@ class CTO:
             key = (Severity(sev).rank, -weights.get(check, 1), -stake, e.name, item.name, check)
             ranked.append((key, RankedAction(action, weights.get(check, 1), stake)))
 
+        dmarc_failing: dict[tuple[str, str], list[tuple[Any, Any]]] = {}
         for e in ctx.entities:
-            domains = [a.name for a in e.assets if a.kind == "domain"]
             where = "entity.toml [[stack]]"
             for item in e.stack:
                 provider = item.provider or "the provider"
@@ -513,8 +620,12 @@ class CTO:
                         failing=failed,
                     )
                 )
+                domain = mail_domain(item, e)
                 for field in failed:
                     value = getattr(item, field, None)
+                    if field == "dmarc" and domain:  # one DMARC record per domain: one action
+                        dmarc_failing.setdefault((e.key, domain.lower()), []).append((item, value))
+                        continue
                     fix = CHECKS[field][1].format(provider=provider, dmarc=value or "missing")
                     if field == "secrets_in_repo" and value is True:
                         state = "secrets are committed to the repository (secrets_in_repo = true)"
@@ -553,10 +664,10 @@ class CTO:
                         f"(auto_deploy = true, tests = {str(tests).lower()}; {where})",
                         CHECKS["auto_deploy_untested"][1],
                     )
-                cicd_rows.append(CicdRow(e.name, item.name, ci, tests, deploy, level, untested))
+                if level is not None:
+                    cicd_rows.append(CicdRow(e.name, item.name, ci, tests, deploy, level, untested))
 
                 if getattr(item, "sends_mail", None) is True:
-                    domain = str(getattr(item, "domain", "") or ", ".join(domains) or "")
                     bad: list[str] = [f for f in ("spf", "dkim", "dmarc") if f in failed]
                     mail_rows.append(
                         MailRow(
@@ -606,6 +717,46 @@ class CTO:
                             f"close the UX gap: {gap}",
                             f":{gap}",
                         )
+
+        # -- email authentication per domain ----------------------------------------------
+        by_key = {e.key: e for e in ctx.entities}
+        for (key, domain), failing in dmarc_failing.items():
+            e = by_key[key]
+            item, value = failing[0]
+            policies = sorted({str(v or "missing") for _, v in failing})
+            systems = ", ".join(i.name for i, _ in failing)
+            raise_issue(
+                e,
+                item,
+                "dmarc",
+                Severity.warning,
+                f"{domain}: DMARC policy is {' / '.join(policies)}, not quarantine or reject "
+                f"({e.name} {systems}; entity.toml [[stack]] dmarc)",
+                CHECKS["dmarc"][1].format(dmarc="/".join(policies)),
+                f":{domain}",
+            )
+        conflicts = domain_conflicts(ctx.entities)
+        names_to_key = {e.name: e for e in ctx.entities}
+        for conflict in conflicts:
+            e = names_to_key[conflict.values[0][0]]
+            item = next(i for i in e.stack if i.name == conflict.values[0][1])
+            record = conflict.record.upper()
+            listed = "; ".join(
+                f"{ent} {system}: {value if value is not None else 'missing'}"
+                for ent, system, value in conflict.values
+            )
+            raise_issue(
+                e,
+                item,
+                f"conflict_{conflict.record}",
+                Severity.warning,
+                f"{conflict.domain}: contradictory {record} values ({listed}); a domain "
+                f"publishes one {record} record, so at most one of them is true "
+                f"(entity.toml [[stack]] {conflict.record})",
+                f"look up the {record} record of {conflict.domain} in DNS, publish the one "
+                f"policy it needs and record that value on every item that sends for it",
+                f":{conflict.domain}",
+            )
 
         # -- cost analysis -------------------------------------------------------------
         for e in [None, *ctx.entities]:
@@ -674,14 +825,18 @@ class CTO:
 
         ranked.sort(key=lambda r: r[0])
         actions = [r.action for _, r in ranked]
-        top = int(settings["top_actions"])
+        max_rows = int(settings["max_rows"])
+        audit_rows.sort(key=lambda r: -len(r.failing))  # stable: stack order among equals
+        audit = clip(audit_rows, max_rows)
+        mail_clip, ux_clip = clip(mail_rows, max_rows), clip(ux_rows, max_rows)
         c = metrics["consolidated"]
         variables = {
             "security": SecurityAudit(
                 checks=c["security_checks"],
                 failed=c["security_checks_failed"],
                 score=c["security_score"],
-                items=audit_rows,
+                items=audit.rows,
+                left_out=audit.left_out,
             ),
             "cost": CostAnalysis(
                 total=cost_rows[0],
@@ -694,23 +849,29 @@ class CTO:
                 growth_warning_pct=growth_warn,
                 untracked_tolerance_pct=untracked,
             ),
-            "cicd": cicd_rows,
+            "cicd": clip(cicd_rows, max_rows),
             "mail": EmailAuthentication(
                 sender_domain=sender_domain,
                 sender_items=sender_items(sender_domain, ctx.entities),
-                items=mail_rows,
+                items=mail_clip.rows,
+                left_out=mail_clip.left_out,
+                conflicts=conflicts,
             ),
-            "ux": UxGaps(items=ux_rows, lighthouse_poor=poor, lighthouse_good=good),
+            "ux": UxGaps(ux_clip.rows, poor, good, ux_clip.left_out),
             "top": TopActions(
                 count=len(actions),
-                limit=top,
-                shown=[r for _, r in ranked[:top]],
+                by_severity={str(s): sum(1 for a in actions if a.severity == s) for s in Severity},
+                first=(
+                    [r for _, r in ranked if r.action.severity == Severity.critical]
+                    or [r for _, r in ranked[:1]]
+                )[:max_rows],
                 weights=sorted(weights.items(), key=lambda x: -x[1]),
                 due_days={str(k): v for k, v in due_days.items()},
             ),
             "changes": figure_changes(ctx, metrics, actions, CHANGE_FIGURES),
             "pct": _pct,
             "fixed": _fixed,
+            "max_rows": max_rows,
         }
         out = render_template(ctx, self, variables)
         return Report(
