@@ -110,24 +110,291 @@ MONEY_KEYS = (
     "gross_burn_3m",
     "net_burn_3m",
     "break_even_revenue",
+    "revenue_3m_ly",
+    "recognized_revenue_3m",
+    "net_burn_12m",
+    "funding_need_12m",
+    "low_point_cash",
 )
+# figures written as they are: a "YYYY-MM" month, or already rounded
+PLAIN_KEYS = ("cash_out_month", "low_point_month")
 
 
 def metrics(exact: dict[str, Any]) -> dict[str, Any]:
     """The METRICS.md figures rounded: money to the cent, ratios and months to two places."""
     from execreport import to_money, to_ratio
 
-    return {k: (to_money(v) if k in MONEY_KEYS else to_ratio(v)) for k, v in exact.items()}
+    out: dict[str, Any] = {}
+    for k, v in exact.items():
+        if k == "cash_forecast":
+            out[k] = [{"month": month_label(m), "cash": to_money(c)} for m, c in v]
+        elif k == "series":
+            continue  # the monthly series is for the report text, not the metrics
+        elif k in PLAIN_KEYS:
+            out[k] = v
+        elif k in MONEY_KEYS:
+            out[k] = to_money(v)
+        else:
+            out[k] = to_ratio(v)
+    return out
+
+
+# -- prior year, recognized revenue, 12-month burn and the cash forecast (METRICS.md) ------
+SERIES_MONTHS = 24  # the monthly series ends with the last complete month L
+FORECAST_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class MonthSums:
+    """One calendar month of one scope: revenue, COGS, opex (exact) and month-end cash."""
+
+    month: date  # first day
+    revenue: Decimal
+    cogs: Decimal
+    opex: Decimal
+    cash: Decimal | None = None  # month-end cash (entities and the holding); None: not known
+
+    @property
+    def operating(self) -> Decimal:
+        return self.revenue - self.cogs - self.opex
+
+
+def last_complete_month(as_of: date) -> date:
+    """L: the first day of the latest calendar month ending on or before `as_of`."""
+    from execreport import trailing_months
+
+    return trailing_months(as_of)[1].replace(day=1)
+
+
+def forecast_months(as_of: date) -> list[tuple[date, date]]:
+    """(forecast month F, source month R) for the 12 months after `as_of`'s month: R is the
+    latest month with F's month number on or before L."""
+    from execreport import add_months
+
+    last = last_complete_month(as_of)
+    out = []
+    for k in range(1, FORECAST_MONTHS + 1):
+        f = add_months(month_start(as_of), k)
+        r = add_months(f, -12)
+        if r > last:
+            r = add_months(f, -24)
+        out.append((f, r))
+    return out
+
+
+def monthly_series(ctx: Any) -> dict[str, list[MonthSums]]:
+    """Per entity and `consolidated`: the 24 calendar months ending with L, dense (a month
+    without rows is zeros), with month-end cash. One DuckDB query."""
+    from execreport import add_months
+
+    last = last_complete_month(ctx.as_of)
+    first = add_months(last, -(SERIES_MONTHS - 1))
+    end = add_months(last, 1) - timedelta(days=1)
+    openings = [
+        (e.key, e.finance.opening_date or date.min, e.finance.opening_cash) for e in ctx.entities
+    ]
+    keys = [k for k, _, _ in openings]
+    if not keys:
+        return {"consolidated": []}
+    values = ", ".join("(?, ?::DATE, ?::DECIMAL(38,2))" for _ in openings)
+    params: list[Any] = [p for row in openings for p in row]
+    rows = ctx.ledger.sql(
+        f"""
+        WITH open(entity, opening_date, opening_cash) AS (VALUES {values}),
+        months AS (
+            SELECT (DATE '{first.isoformat()}' + INTERVAL (i) MONTH)::DATE AS m
+            FROM range(0, {SERIES_MONTHS}) t(i)
+        ),
+        flows AS (
+            SELECT l.entity, date_trunc('month', l.date)::DATE AS m,
+                   coalesce(sum(l.amount) FILTER (WHERE {CLASS.replace("account", "l.account")}
+                       = '4'), 0) AS revenue,
+                   coalesce(-sum(l.amount) FILTER (WHERE {CLASS.replace("account", "l.account")}
+                       = '5'), 0) AS cogs,
+                   coalesce(-sum(l.amount) FILTER (WHERE {CLASS.replace("account", "l.account")}
+                       IN ('6', '7')), 0) AS opex,
+                   coalesce(sum(l.amount) FILTER (WHERE l.date >= o.opening_date), 0) AS moved
+            FROM ledger l JOIN open o USING (entity)
+            WHERE l.date <= ?
+            GROUP BY ALL
+        ),
+        dense AS (
+            SELECT o.entity, months.m,
+                   coalesce(f.revenue, 0) AS revenue, coalesce(f.cogs, 0) AS cogs,
+                   coalesce(f.opex, 0) AS opex,
+                   o.opening_cash + (SELECT coalesce(sum(p.moved), 0) FROM flows p
+                                     WHERE p.entity = o.entity AND p.m <= months.m) AS cash
+            FROM open o CROSS JOIN months
+            LEFT JOIN flows f ON f.entity = o.entity AND f.m = months.m
+        )
+        SELECT coalesce(entity, 'consolidated'), m, sum(revenue), sum(cogs), sum(opex),
+               sum(cash)
+        FROM dense
+        GROUP BY GROUPING SETS ((entity, m), (m))
+        ORDER BY 1, 2
+        """,
+        [*params, end],
+    )
+    out: dict[str, list[MonthSums]] = {k: [] for k in ["consolidated", *keys]}
+    for scope, m, revenue, cogs, opex, cash in rows:
+        out[scope].append(MonthSums(m, revenue, cogs, opex, cash))
+    return out
+
+
+def prior_year_figures(ctx: Any) -> dict[str, dict[str, Any]]:
+    """Per entity and `consolidated`: the earliest row date and the revenue recognized in the
+    trailing 3 months (one DuckDB query), and each entity's forecast changes: for month k
+    of the forecast, the sum of operating(R) over the months 1..k that have data and the
+    number of months 1..k that fall back to the trailing-3 average (one DuckDB query)."""
+    from execreport import trailing_months
+
+    start, end = trailing_months(ctx.as_of)
+    rows = ctx.ledger.sql(
+        f"""
+        SELECT coalesce(entity, 'consolidated'), min(date),
+               coalesce(sum(amount) FILTER (WHERE {CLASS} = '4' AND date <= ?
+                   AND coalesce(service_date, date) BETWEEN ? AND ?), 0)
+        FROM ledger
+        GROUP BY GROUPING SETS ((entity), ())
+        """,
+        [ctx.as_of, start, end],
+    )
+    out: dict[str, dict[str, Any]] = {
+        k: {"earliest": None, "recognized": Decimal(0), "forecast": []}
+        for k in ["consolidated", *(e.key for e in ctx.entities)]
+    }
+    for scope, earliest, recognized in rows:
+        if scope in out:
+            out[scope].update(earliest=earliest, recognized=recognized)
+    months = forecast_months(ctx.as_of)
+    keys = [e.key for e in ctx.entities]
+    if not keys:
+        return out
+    fvalues = ", ".join("(?, ?::DATE, ?::DATE)" for _ in months)
+    evalues = ", ".join("(?)" for _ in keys)
+    params: list[Any] = [p for k, (f, r) in enumerate(months, 1) for p in (k, f, r)]
+    rows = ctx.ledger.sql(
+        f"""
+        WITH fc(k, f, r) AS (VALUES {fvalues}),
+        ents(entity) AS (VALUES {evalues}),
+        first_row AS (SELECT entity, min(date) AS earliest FROM ledger GROUP BY entity),
+        op AS (
+            SELECT entity, date_trunc('month', date)::DATE AS m,
+                   coalesce(sum(amount) FILTER (WHERE {CLASS} = '4'), 0)
+                   + coalesce(sum(amount) FILTER (WHERE {CLASS} IN ('5', '6', '7')), 0)
+                   AS operating
+            FROM ledger
+            WHERE date <= ? AND date >= (SELECT min(r) FROM fc)
+            GROUP BY ALL
+        ),
+        changes AS (
+            SELECT e.entity, fc.k, fc.f,
+                   CASE WHEN fr.earliest <= fc.r THEN coalesce(op.operating, 0) END AS change
+            FROM ents e CROSS JOIN fc
+            LEFT JOIN first_row fr ON fr.entity = e.entity
+            LEFT JOIN op ON op.entity = e.entity AND op.m = fc.r
+        )
+        SELECT entity, k, f,
+               coalesce(sum(change) OVER w, 0),
+               count(*) FILTER (WHERE change IS NULL) OVER w
+        FROM changes
+        WINDOW w AS (PARTITION BY entity ORDER BY k ROWS UNBOUNDED PRECEDING)
+        ORDER BY entity, k
+        """,
+        [*params, *keys, ctx.as_of],
+    )
+    for entity, _k, f, data_sum, fallbacks in rows:
+        out[entity]["forecast"].append((f, data_sum, int(fallbacks)))
+    return out
+
+
+def forecast_figures(
+    cash: Decimal, net_burn_3m: Decimal, parts: list[tuple[date, Decimal, int]], as_of: date
+) -> dict[str, Any]:
+    """`cash_forecast`, `cash_out_month`, `funding_need_12m` and the low point of one entity,
+    from its cash, trailing-3 net burn and `prior_year_figures` forecast parts."""
+    forecast = [(f, cash + data_sum - fallbacks * net_burn_3m) for f, data_sum, fallbacks in parts]
+    return forecast_summary(cash, forecast, as_of)
+
+
+def forecast_summary(
+    cash: Decimal, forecast: list[tuple[date, Decimal]], as_of: date
+) -> dict[str, Any]:
+    """cash_out_month, funding_need_12m and the low point of a forecast."""
+    if cash < 0:
+        out_month: str | None = month_label(as_of)
+    else:
+        out_month = next((month_label(f) for f, c in forecast if c < 0), None)
+    low_month, low_cash = min(forecast, key=lambda fc: fc[1]) if forecast else (None, cash)
+    return {
+        "cash_forecast": forecast,
+        "cash_out_month": out_month,
+        "funding_need_12m": max(Decimal(0), -min([cash, *(c for _, c in forecast)])),
+        "low_point_month": month_label(low_month) if low_month else None,
+        "low_point_cash": low_cash,
+    }
+
+
+def history_figures(
+    exact: dict[str, Any],
+    series: list[MonthSums],
+    earliest: date | None,
+    recognized: Decimal,
+    as_of: date,
+) -> dict[str, Any]:
+    """revenue_3m_ly, revenue_yoy, recognized_revenue_3m and net_burn_12m of one scope."""
+    from execreport import add_months, trailing_months
+
+    start, _ = trailing_months(as_of)
+    last = last_complete_month(as_of)
+    ly_first, ly_last = add_months(start, -12), add_months(last, -12)
+    if earliest is None or earliest > ly_first:
+        ly = None
+    else:
+        ly = sum((s.revenue for s in series if ly_first <= s.month <= ly_last), Decimal(0))
+    yoy = (exact["revenue_3m"] - ly) / ly if ly is not None and ly > 0 else None
+    twelve = add_months(last, -11)
+    op12 = sum((s.operating for s in series if twelve <= s.month <= last), Decimal(0))
+    return {
+        "revenue_3m_ly": ly,
+        "revenue_yoy": yoy,
+        "recognized_revenue_3m": recognized,
+        "net_burn_12m": -op12 / 12,
+        "series": series,
+    }
 
 
 def compute(ctx: Any) -> dict[str, dict[str, Any]]:
     """Exact figures per entity key and `consolidated`."""
+    from execreport import to_money
+
     sums = window_sums(ctx.ledger, ctx.as_of)
     cash = cash_by_entity(ctx)
     zero = {"revenue": Decimal(0), "cogs": Decimal(0), "opex": Decimal(0)}
     out = {"consolidated": figures(sum(cash.values(), Decimal(0)), sums["consolidated"])}
     for e in ctx.entities:
         out[e.key] = figures(cash[e.key], sums.get(e.key, zero))
+    series = monthly_series(ctx)
+    extra = prior_year_figures(ctx)
+    for scope, f in out.items():
+        x = extra[scope]
+        f.update(
+            history_figures(f, series.get(scope, []), x["earliest"], x["recognized"], ctx.as_of)
+        )
+    for e in ctx.entities:
+        f = out[e.key]
+        f.update(forecast_figures(f["cash"], f["net_burn_3m"], extra[e.key]["forecast"], ctx.as_of))
+    # the holding: the sum of the entities' forecasts (as rounded) and of their funding needs
+    months = [m for m, _ in forecast_months(ctx.as_of)]
+    total = [
+        (m, sum((to_money(out[e.key]["cash_forecast"][i][1]) for e in ctx.entities), Decimal(0)))
+        for i, m in enumerate(months)
+    ]
+    c = out["consolidated"]
+    c.update(forecast_summary(c["cash"], total, ctx.as_of))
+    c["funding_need_12m"] = sum(
+        (to_money(out[e.key]["funding_need_12m"]) for e in ctx.entities), Decimal(0)
+    )
     return out
 
 
