@@ -731,3 +731,71 @@ def test_reference_outliers_hand_computed():
         ref.accounting_metrics(rows([10, 11, 12, 13, 14, 100]), date(2025, 3, 31))["outlier_rows"]
         == 1
     )
+
+
+# ---------------------------------------------------------------------------- one revenue truth
+
+
+def _bridge(rows: list, as_of: date) -> dict[str, Decimal]:
+    """Booked → recognized revenue and the unearned split, from the rows (plain Python)."""
+    start, end = ref.trailing_3_months(as_of)
+    out = dict.fromkeys(("out", "unearned_in", "before", "in", "u_before", "u_after"), Decimal(0))
+    for row in rows:
+        if ref.account_class(row.account) != 4 or row.date > as_of:
+            continue
+        when = row.service_date or row.date
+        booked_in = start <= row.date <= end
+        unearned = row.service_date is not None and row.service_date > as_of
+        if booked_in and when > end:
+            out["out"] += row.amount
+        if booked_in and unearned:
+            out["unearned_in"] += row.amount
+        if booked_in and when < start:
+            out["before"] += row.amount
+        if not booked_in and start <= when <= end:
+            out["in"] += row.amount
+        if unearned and row.date < start:
+            out["u_before"] += row.amount
+        if unearned and row.date > end:
+            out["u_after"] += row.amount
+    return out
+
+
+@pytest.mark.parametrize("as_of", ("2025-03-31", "2025-02-14", "2025-06-15"))
+@pytest.mark.parametrize("dataset", DATASETS[:3], ids=lambda d: f"seed{d[0]}-{d[1]}entities")
+def test_cfo_recognized_revenue_reconciles_with_accounting_deferred_revenue(
+    execreport_available, datasets, dataset, as_of
+):
+    """recognized = booked - deferred out - earned before + deferred in, to the cent, and the
+    CFO's still-unearned part is the Accounting report's unearned revenue booked in the same
+    months; Accounting's split adds up to its unearned revenue."""
+    config = datasets[dataset]
+    when = date.fromisoformat(as_of)
+    got = build_metrics(config, as_of, config.parent)
+    cfo, acc = got["cfo"], got["accounting"]
+    data = [ref.read_entity(k, p) for k, p in ref.entities_from_config(config)]
+    scopes = {e.key: e.rows for e in data} | {"consolidated": [r for e in data for r in e.rows]}
+    seen_deferred = False
+    for scope, rows in scopes.items():
+        c, a, want = cfo[scope], acc[scope], _bridge(rows, when)
+        d = {k: Decimal(c[k]) for k in c if k.startswith("revenue_") and isinstance(c[k], str)}
+        assert d["revenue_deferred_out"] == want["out"], scope
+        assert d["revenue_deferred_unearned"] == want["unearned_in"], scope
+        assert d["revenue_earned_before"] == want["before"], scope
+        assert d["revenue_deferred_in"] == want["in"], scope
+        assert Decimal(c["recognized_revenue_3m"]) == (
+            Decimal(c["revenue_3m"])
+            - d["revenue_deferred_out"]
+            - d["revenue_earned_before"]
+            + d["revenue_deferred_in"]
+        ), scope
+        assert Decimal(a["unearned_booked_in_cfo_window"]) == want["unearned_in"], scope
+        assert Decimal(a["unearned_booked_before_cfo_window"]) == want["u_before"], scope
+        assert Decimal(a["unearned_booked_after_cfo_window"]) == want["u_after"], scope
+        assert Decimal(a["unearned_revenue"]) == (
+            Decimal(a["unearned_booked_before_cfo_window"])
+            + Decimal(a["unearned_booked_in_cfo_window"])
+            + Decimal(a["unearned_booked_after_cfo_window"])
+        ), scope
+        seen_deferred |= want["out"] != 0
+    assert seen_deferred  # the data has revenue booked before its service
