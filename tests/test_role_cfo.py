@@ -155,13 +155,17 @@ def built_metrics(report: dict) -> dict:
 # Apr-Dec +4000 each (13400 in 2025-04 ... 45400), Jan-Mar 2026 -1200 each (41800): the low
 # point is 13400 in 2025-04 and cash never runs out. The first row is dated 2024-01-01, the
 # first day of last year's months, so last year counts.
-SUN = HEADER + "2024-01-01,0.00,1000,opening balance,Bank,,,\n" + "".join(
-    f"{y}-{m:02d}-10,{rev},4000,charter,Guest,,,\n{y}-{m:02d}-12,-2000.00,6100,slip,Marina,,,r\n"
-    for y, months_revenue in (
-        (2024, [(m, "1000.00" if m <= 3 else "6000.00") for m in range(1, 13)]),
-        (2025, [(m, "800.00") for m in (1, 2, 3)]),
+SUN = (
+    HEADER
+    + "2024-01-01,0.00,1000,opening balance,Bank,,,\n"
+    + "".join(
+        f"{y}-{m:02d}-10,{rev},4000,charter,Guest,,,\n{y}-{m:02d}-12,-2000.00,6100,slip,Marina,,,r\n"
+        for y, months_revenue in (
+            (2024, [(m, "1000.00" if m <= 3 else "6000.00") for m in range(1, 13)]),
+            (2025, [(m, "800.00") for m in (1, 2, 3)]),
+        )
+        for m, rev in months_revenue
     )
-    for m, rev in months_revenue
 )
 SUN_PROFILE = 'name = "Sun Charters"\nopening_cash = "-20000.00"\nopening_date = "2024-01-01"\n'
 
@@ -179,8 +183,9 @@ def test_a_seasonal_low_quarter_is_not_critical_and_names_the_low_point(tmp_path
     runway = [f for f in report["findings"] if "runway" in f["message"]]
     assert [f["severity"] for f in runway] == ["info"]
     assert "trailing 3 months: runway 7.83 months" in runway[0]["message"]
-    assert "cash stays positive through 2026-03, low point $13,400.00 in 2025-04" in (
-        runway[0]["message"]
+    assert (
+        "cash stays positive through 2026-03, low point $13,400.00 in 2025-04"
+        in (runway[0]["message"])
     )
     fell = [f for f in report["findings"] if "fell" in f["message"]]
     assert len(fell) == 1 and "fell 20.0% on the year" in fell[0]["message"]
@@ -487,3 +492,25 @@ def test_the_target_path_ends_at_the_target_and_never_falls(rows):
     revenues = [Decimal(p["revenue"]) for p in m["target_path"]]
     assert revenues == sorted(revenues)
     assert revenues[-1] == max(Decimal(m["target_revenue"]), Decimal(m["revenue_monthly"]))
+
+
+def test_the_ceo_money_table_shows_every_business_from_the_cfo_figures(tmp_path):
+    # Sun (above) and Beta (cash -400.00): each business's cash, revenue on the year and the
+    # forecast low point. Beta's first row is 2025-03-01: Apr 2025-Feb 2026 fall back to its
+    # trailing net burn of 500/3 a month (11 x 166.666.. = 1833.33), Mar 2026 repeats
+    # 2025-03 (-500): -400 - 1833.33 - 500 = -2733.33 in 2026-03; the holding's funding need
+    # is Beta's 2733.33 although Sun's cash would cover it
+    write_entity(tmp_path / "data" / "sun", SUN, SUN_PROFILE)
+    write_entity(tmp_path / "data" / "beta", BETA, BETA_PROFILE)
+    config = write_config(tmp_path, entities=("sun", "beta"))
+    text = build_markdown(config, "cfo", "ceo")
+    ceo = text[text.index("# CEO Strategic Assessment") :]
+    table = ceo[ceo.index("## Money by business") :]
+    assert (
+        "| Sun Charters | $9,400.00 | $2,400.00 | -20% (from $3,000.00) | $1,200.00 | -$2,700.00 "
+        "| $13,400.00 in 2025-04 | stays positive | $0.00 | ok |"
+    ) in table
+    assert "| -$400.00 | $0.00 | no data a year back |" in table
+    assert "| -$2,733.33 in 2026-03 | 2025-03 | $2,733.33 | critical: negative cash |" in table
+    assert "| **All businesses** | $9,000.00 |" in table
+    assert "| stays positive | $2,733.33 | needs funding |" in table

@@ -1215,6 +1215,8 @@ class CFO:
                 if scope in ("consolidated", inv.entity)
             ]
 
+        for scope, m in shown.items():  # the band from the seasonal forecast, for the CEO
+            m["runway_band"] = forecast_band(exact[scope], ctx.as_of, crit_months, warn_months)
         start, end = trailing_months(ctx.as_of)
         window = f"ledger.csv rows {start.isoformat()} to {end.isoformat()}"
         # (metrics key, entity name): the consolidated holding first, then each entity
