@@ -204,7 +204,7 @@ class CEO:
         "holding (`name` ''): `cash`, `revenue_3m`, `revenue_3m_ly` (none: no data a year "
         "back), `revenue_yoy`, `net_burn_3m`, `net_burn_12m`, `low_point_cash`, "
         "`low_point_month`, `cash_out_month` (none: stays positive), `funding_need_12m`, "
-        "`band`; none without a CFO report in the run",
+        "`band`; none without a CFO report in the run (the section is left out)",
         "roles_seen": "the roles whose reports were consolidated",
         "agenda": "the 30-day agenda, ranked: `title`, `entity` ('' for all), `owner`, `due`, "
         "`severity`, `key`",
