@@ -26,6 +26,7 @@ ROLES = ("cfo", "accounting", "ceo", "cto", "cmo")
 
 # The required keys of each role and how each is written (money, ratio or count).
 MONEY, RATIO, COUNT = "money", "ratio", "count"
+MONTH, FORECAST = "month", "forecast"  # a "YYYY-MM" string or null; a list of 12 months
 KEYS: dict[str, dict[str, str]] = {
     "cfo": {
         "cash": MONEY,
@@ -36,6 +37,13 @@ KEYS: dict[str, dict[str, str]] = {
         "cm_ratio": RATIO,
         "break_even_revenue": MONEY,
         "margin_of_safety": RATIO,
+        "revenue_3m_ly": MONEY,
+        "revenue_yoy": RATIO,
+        "recognized_revenue_3m": MONEY,
+        "net_burn_12m": MONEY,
+        "cash_forecast": FORECAST,
+        "cash_out_month": MONTH,
+        "funding_need_12m": MONEY,
     },
     "accounting": {
         "duplicate_rows": COUNT,
@@ -274,6 +282,116 @@ def cfo_metrics(rows: list[Row], cash: Decimal, as_of: date) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------- cfo: prior year, 12-month burn, forecast
+
+
+def _month_key(day: date) -> tuple[int, int]:
+    return (day.year, day.month)
+
+
+def _shift(ym: tuple[int, int], months: int) -> tuple[int, int]:
+    index = ym[0] * 12 + ym[1] - 1 + months
+    return (index // 12, index % 12 + 1)
+
+
+def _label(ym: tuple[int, int]) -> str:
+    return f"{ym[0]:04d}-{ym[1]:02d}"
+
+
+def operating(rows: list[Row], ym: tuple[int, int], as_of: date) -> Decimal:
+    """revenue - cogs - opex of the rows dated in month `ym` and on or before A."""
+    total = Decimal(0)
+    for row in rows:
+        if _month_key(row.date) == ym and row.date <= as_of:
+            if account_class(row.account) in (4, 5, 6, 7):
+                total += row.amount  # revenue rows add, cost rows (negative) subtract
+    return total
+
+
+def revenue_in(rows: list[Row], first: tuple[int, int], last: tuple[int, int]) -> Decimal:
+    total = Decimal(0)
+    for row in rows:
+        if first <= _month_key(row.date) <= last and account_class(row.account) == 4:
+            total += row.amount
+    return total
+
+
+def cfo_history(rows: list[Row], cash: Decimal, as_of: date) -> dict[str, Any]:
+    """The exact new cfo figures of one set of rows (an entity, or all rows)."""
+    first_day, last_day = trailing_3_months(as_of)
+    last = _month_key(last_day)  # L
+    first = _month_key(first_day)
+    earliest = min((row.date for row in rows), default=None)
+    ly_first, ly_last = _shift(first, -12), _shift(last, -12)
+    if earliest is None or earliest > date(ly_first[0], ly_first[1], 1):
+        ly = None
+    else:
+        ly = revenue_in(rows, ly_first, ly_last)
+    revenue_3m = revenue_in(rows, first, last)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        yoy = (revenue_3m - ly) / ly if ly is not None and ly > 0 else None
+        recognized = Decimal(0)
+        for row in rows:
+            if account_class(row.account) != 4 or row.date > as_of:
+                continue
+            when = row.service_date or row.date
+            if first_day <= when <= last_day:
+                recognized += row.amount
+        op12 = sum((operating(rows, _shift(last, -i), as_of) for i in range(12)), Decimal(0))
+        net_burn_12m = -op12 / 12
+        # the trailing-3 net burn, again from the rows
+        net_3 = -sum((operating(rows, _shift(last, -i), as_of) for i in range(3)), Decimal(0)) / 3
+        forecast = []
+        running = cash
+        for k in range(1, 13):
+            month = _shift(_month_key(as_of), k)
+            source = _shift(month, -12)
+            while source > last:
+                source = _shift(source, -12)
+            if earliest is None or earliest > date(source[0], source[1], 1):
+                change = -net_3
+            else:
+                change = operating(rows, source, as_of)
+            running += change
+            forecast.append((_label(month), running))
+    return {
+        "revenue_3m_ly": ly,
+        "revenue_yoy": yoy,
+        "recognized_revenue_3m": recognized,
+        "net_burn_12m": net_burn_12m,
+        "forecast": forecast,
+    }
+
+
+def forecast_outcome(cash: Decimal, forecast: list[tuple[str, Decimal]], as_of: date) -> dict:
+    """cash_forecast, cash_out_month and funding_need_12m from exact (or cent) values."""
+    shown = [(month, money(value)) for month, value in forecast]
+    if cash < 0:
+        out_month = _label(_month_key(as_of))
+    else:
+        out_month = next((month for month, value in forecast if value < 0), None)
+    lowest = min([cash] + [value for _, value in forecast])
+    need = -lowest if lowest < 0 else Decimal(0)
+    return {
+        "cash_forecast": [{"month": month, "cash": text} for month, text in shown],
+        "cash_out_month": out_month,
+        "funding_need_12m": need,
+    }
+
+
+def cfo_new_metrics(history: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "revenue_3m_ly": money(history["revenue_3m_ly"]),
+        "revenue_yoy": ratio(history["revenue_yoy"]),
+        "recognized_revenue_3m": money(history["recognized_revenue_3m"]),
+        "net_burn_12m": money(history["net_burn_12m"]),
+        "cash_forecast": outcome["cash_forecast"],
+        "cash_out_month": outcome["cash_out_month"],
+        "funding_need_12m": money(outcome["funding_need_12m"]),
+    }
+
+
 # ---------------------------------------------------------------------------- accounting
 
 
@@ -468,8 +586,35 @@ def compute_metrics(
         "email_list": sum(email_lists) if email_lists else None,
     }
 
+    # the new cfo figures: each entity's own rows; the holding sums the entities' forecasts
+    # (to the cent, month by month) and their funding needs, never netting one against another
+    histories = {e.key: cfo_history(e.rows, cash[e.key], as_of) for e in data}
+    outcomes = {
+        e.key: forecast_outcome(cash[e.key], histories[e.key]["forecast"], as_of) for e in data
+    }
+    total_cash = sum(cash.values(), Decimal(0))
+    summed = []
+    for i in range(12):
+        month = _label(_shift(_month_key(as_of), i + 1))
+        summed.append(
+            (
+                month,
+                sum(
+                    (Decimal(o["cash_forecast"][i]["cash"]) for o in outcomes.values()), Decimal(0)
+                ),
+            )
+        )
+    whole = forecast_outcome(total_cash, summed, as_of)
+    whole["funding_need_12m"] = sum(
+        (Decimal(money(o["funding_need_12m"])) for o in outcomes.values()), Decimal(0)
+    )
+    out["cfo"]["consolidated"].update(
+        cfo_new_metrics(cfo_history(all_rows, total_cash, as_of), whole)
+    )
+
     for entity in data:
         out["cfo"][entity.key] = cfo_metrics(entity.rows, cash[entity.key], as_of)
+        out["cfo"][entity.key].update(cfo_new_metrics(histories[entity.key], outcomes[entity.key]))
         out["accounting"][entity.key] = accounting_metrics(entity.rows, as_of)
         out["ceo"][entity.key] = ceo_metrics(ceo[entity.key])
         out["cto"][entity.key] = cto_metrics(cto[entity.key])

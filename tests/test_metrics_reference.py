@@ -84,6 +84,10 @@ def _same(kind: str, expected, got) -> bool:
         return isinstance(got, str) and got == expected
     if isinstance(got, bool):
         return False
+    if kind == ref.MONTH:
+        return isinstance(got, str) and got == expected
+    if kind == ref.FORECAST:
+        return isinstance(got, list) and got == expected
     if kind == ref.COUNT:
         return isinstance(got, int) and got == expected
     return isinstance(got, (int, float)) and got == expected
@@ -105,6 +109,15 @@ def metric_mismatches(expected: dict, actual: dict) -> list[str]:
             for key, kind in ref.KEYS[role].items():
                 if key not in got_entity:
                     problems.append(f"{role}/{entity}/{key}: missing, expected {figures[key]!r}")
+                elif kind == ref.FORECAST and isinstance(got_entity[key], list):
+                    want, got = figures[key], got_entity[key]
+                    if len(got) != len(want):
+                        problems.append(
+                            f"{role}/{entity}/{key}: {len(got)} months, expected {len(want)}"
+                        )
+                    for w, g in zip(want, got, strict=False):  # month by month
+                        if w != g:
+                            problems.append(f"{role}/{entity}/{key}: expected {w!r}, got {g!r}")
                 elif not _same(kind, figures[key], got_entity[key]):
                     problems.append(
                         f"{role}/{entity}/{key}: expected {figures[key]!r}, got {got_entity[key]!r}"
@@ -157,6 +170,11 @@ def test_generated_data_covers_the_null_cases(datasets):
         "outliers": False,
         "duplicates": False,
         "near duplicates": False,
+        "revenue_3m_ly null": False,
+        "revenue_3m_ly defined": False,
+        "cash_out_month set": False,
+        "cash_out_month null": False,
+        "funding need": False,
     }
     for config in datasets.values():
         for as_of in AS_OF_DATES:
@@ -176,6 +194,11 @@ def test_generated_data_covers_the_null_cases(datasets):
                 seen["outliers"] |= acc["outlier_rows"] > 0
                 seen["duplicates"] |= acc["duplicate_rows"] > 0
                 seen["near duplicates"] |= acc["near_duplicate_pairs"] > 0
+                seen["revenue_3m_ly null"] |= cfo["revenue_3m_ly"] is None
+                seen["revenue_3m_ly defined"] |= cfo["revenue_3m_ly"] is not None
+                seen["cash_out_month set"] |= cfo["cash_out_month"] is not None
+                seen["cash_out_month null"] |= cfo["cash_out_month"] is None
+                seen["funding need"] |= cfo["funding_need_12m"] != "0.00"
     assert all(seen.values()), {k: v for k, v in seen.items() if not v}
 
 
@@ -342,6 +365,122 @@ def test_edge_case_metrics(execreport_available, tmp_path, name, ledger, profile
 
 # ---------------------------------------------------------------------------- the reference
 
+OLD_CFO = (
+    "cash",
+    "revenue_3m",
+    "gross_burn_3m",
+    "net_burn_3m",
+    "runway_months",
+    "cm_ratio",
+    "break_even_revenue",
+    "margin_of_safety",
+)
+
+
+def two_entities(root: Path, ledgers: dict[str, tuple[str, str]], as_of: str) -> Path:
+    """A config with entities {key: (entity.toml text, ledger rows)}."""
+    parts = [f'[report]\nas_of = "{as_of}"\n\n[archive]\npath = "archive.sqlite3"\n']
+    for key, (profile, ledger) in ledgers.items():
+        _write(root / key / "entity.toml", f'name = "{key.upper()}"\n' + profile)
+        _write(root / key / "ledger.csv", HEADER + ledger)
+        parts.append(f'[entities.{key}]\npath = "{key}"\n')
+    parts.append(
+        '[delivery]\nsender = "outbox"\nfrom = "reports@example.com"\n'
+        'to = ["exec@example.com"]\n\n[delivery.outbox]\npath = "outbox"\n'
+    )
+    config = root / "execreport.toml"
+    _write(config, "\n".join(parts))
+    return config
+
+
+def _forecast(start: str, values: list[str]) -> list[dict[str, str]]:
+    year, month = (int(x) for x in start.split("-"))
+    out = []
+    for value in values:
+        out.append({"month": f"{year:04d}-{month:02d}", "cash": value})
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def test_new_cfo_figures_hand_computed(execreport_available, tmp_path):
+    """Prior year, recognized revenue, 12-month burn and the forecast of two entities, by hand
+    (A = 2025-03-31), in the reference and in `build --json`."""
+    seasonal = _rows(
+        "2024-01-01,1000.00,4000,Sales,A,,,",  # the earliest row: on the first LY day
+        "2024-02-10,-200.00,6100,Software,B,,,r",
+        "2024-07-04,5000.00,4000,Sales,C,,2024-07-04,",
+        "2024-07-05,-1000.00,5000,Crew,D,,,r",
+        "2024-12-20,250.00,4000,Sales,E,,2025-01-15,",  # booked Dec, recognized Jan
+        "2025-01-10,1500.00,4000,Sales,F,,2025-04-20,",  # booked Jan, recognized April
+        "2025-02-10,-600.00,6100,Software,B,,,r",
+        "2025-02-20,400.00,4000,Sales,G,,2025-03-05,",
+        "2025-03-01,300.00,4000,Sales,H,,2024-12-30,",  # recognized before the window
+        "2025-03-15,-300.00,7000,Rent,I,,,r",
+    )
+    young = _rows(
+        "2024-10-01,100.00,4000,Sales,A,,,",  # the earliest row
+        "2025-01-15,-400.00,6100,Software,B,,,r",
+        "2025-03-10,-200.00,5000,Crew,C,,,r",
+    )
+    config = two_entities(
+        tmp_path,
+        {"s": ('opening_cash = "2000.00"\n', seasonal), "n": ('opening_cash = "100"\n', young)},
+        "2025-03-31",
+    )
+    m = ref.compute_from_config(config, date(2025, 3, 31))["cfo"]
+    new = [k for k, _ in ref.KEYS["cfo"].items() if k not in OLD_CFO]
+    # s: cash 2000 + 6350 (the rows) = 8350; revenue Jan-Mar 2025 = 1500 + 400 + 300 = 2200;
+    # LY Jan-Mar 2024 = 1000: +120%; recognized in Jan-Mar 2025: 250 + 400 = 650
+    # operating Apr 2024-Mar 2025: Jul 4000, Dec 250, Jan 1500, Feb -200: burn -5550/12
+    # forecast from 8350: Jul +4000, Dec +250, Jan +1500, Feb -200 (last year's months)
+    assert {k: m["s"][k] for k in new} == {
+        "revenue_3m_ly": "1000.00",
+        "revenue_yoy": 1.2,
+        "recognized_revenue_3m": "650.00",
+        "net_burn_12m": "-462.50",
+        "cash_forecast": _forecast(
+            "2025-04",
+            ["8350.00"] * 3 + ["12350.00"] * 5 + ["12600.00", "14100.00", "13900.00", "13900.00"],
+        ),
+        "cash_out_month": None,
+        "funding_need_12m": "0.00",
+    }
+    # n: cash 100 + 100 - 400 - 200 = -400; earliest row 2024-10-01 is after 2024-01-01: no
+    # LY; net burn 3m (200 + 400 - 0) / 3 = 200; 12m: 500 / 12 = 41.666..
+    # forecast Apr-Sep: no row on or before last year's month: -200 each; Oct +100 (2024-10),
+    # Jan -400 (2025-01), Mar -200 (2025-03); cash already negative: out in A's month
+    assert {k: m["n"][k] for k in new} == {
+        "revenue_3m_ly": None,
+        "revenue_yoy": None,
+        "recognized_revenue_3m": "0.00",
+        "net_burn_12m": "41.67",
+        "cash_forecast": _forecast(
+            "2025-04",
+            ["-600.00", "-800.00", "-1000.00", "-1200.00", "-1400.00", "-1600.00"]
+            + ["-1500.00"] * 3
+            + ["-1900.00", "-1900.00", "-2100.00"],
+        ),
+        "cash_out_month": "2025-03",
+        "funding_need_12m": "2100.00",
+    }
+    # the holding: forecasts summed month by month; funding need 0 + 2100, not netted away
+    # by s's cash; over all rows: LY 1000 (earliest 2024-01-01), 12m burn -(5550 - 500) / 12
+    assert {k: m["consolidated"][k] for k in new} == {
+        "revenue_3m_ly": "1000.00",
+        "revenue_yoy": 1.2,
+        "recognized_revenue_3m": "650.00",
+        "net_burn_12m": "-420.83",
+        "cash_forecast": _forecast(
+            "2025-04",
+            ["7750.00", "7550.00", "7350.00", "11150.00", "10950.00", "10750.00"]
+            + ["10850.00", "10850.00", "11100.00", "12200.00", "12000.00", "11800.00"],
+        ),
+        "cash_out_month": None,
+        "funding_need_12m": "2100.00",
+    }
+    assert_metrics_match(config, "2025-03-31", tmp_path)
+    assert_metrics_match(config, "2025-03-14", tmp_path)  # mid-month: L is February
+
 
 def test_reference_metrics_hand_computed(tmp_path):
     """Figures for a ten-row ledger, computed by hand (A = 2025-03-31)."""
@@ -462,7 +601,7 @@ email_list = 3676
     # gross burn 4320/3 = 1440; net burn 1520/3 = 506.666..; runway max(-570, 0)/.. = 0
     # cm = 100/2800 = 0.0357..; break-even = 540 / (1/28) = 15120 (not 540/0.04 = 13500)
     # margin of safety = (2800/3 - 15120) / (2800/3) = 1 - 16.2 = -15.2
-    assert m["cfo"]["hand"] == {
+    assert {k: m["cfo"]["hand"][k] for k in OLD_CFO} == {
         "cash": "-570.00",
         "revenue_3m": "2800.00",
         "gross_burn_3m": "1440.00",
@@ -473,7 +612,7 @@ email_list = 3676
         "margin_of_safety": -15.2,
     }
     # two: cash = 0 - 900; revenue 0 so cm, break-even and margin are null; burn 900/3
-    assert m["cfo"]["two"] == {
+    assert {k: m["cfo"]["two"][k] for k in OLD_CFO} == {
         "cash": "-900.00",
         "revenue_3m": "0.00",
         "gross_burn_3m": "300.00",
@@ -485,7 +624,7 @@ email_list = 3676
     }
     # consolidated: cash -570 - 900; revenue 2800, cogs 3600, opex 1620
     # gross 5220/3 = 1740; net 2420/3 = 806.666..; cm = -800/2800 = -0.2857..: no break-even
-    assert m["cfo"]["consolidated"] == {
+    assert {k: m["cfo"]["consolidated"][k] for k in OLD_CFO} == {
         "cash": "-1470.00",
         "revenue_3m": "2800.00",
         "gross_burn_3m": "1740.00",
@@ -592,3 +731,71 @@ def test_reference_outliers_hand_computed():
         ref.accounting_metrics(rows([10, 11, 12, 13, 14, 100]), date(2025, 3, 31))["outlier_rows"]
         == 1
     )
+
+
+# ---------------------------------------------------------------------------- one revenue truth
+
+
+def _bridge(rows: list, as_of: date) -> dict[str, Decimal]:
+    """Booked → recognized revenue and the unearned split, from the rows (plain Python)."""
+    start, end = ref.trailing_3_months(as_of)
+    out = dict.fromkeys(("out", "unearned_in", "before", "in", "u_before", "u_after"), Decimal(0))
+    for row in rows:
+        if ref.account_class(row.account) != 4 or row.date > as_of:
+            continue
+        when = row.service_date or row.date
+        booked_in = start <= row.date <= end
+        unearned = row.service_date is not None and row.service_date > as_of
+        if booked_in and when > end:
+            out["out"] += row.amount
+        if booked_in and unearned:
+            out["unearned_in"] += row.amount
+        if booked_in and when < start:
+            out["before"] += row.amount
+        if not booked_in and start <= when <= end:
+            out["in"] += row.amount
+        if unearned and row.date < start:
+            out["u_before"] += row.amount
+        if unearned and row.date > end:
+            out["u_after"] += row.amount
+    return out
+
+
+@pytest.mark.parametrize("as_of", ("2025-03-31", "2025-02-14", "2025-06-15"))
+@pytest.mark.parametrize("dataset", DATASETS[:3], ids=lambda d: f"seed{d[0]}-{d[1]}entities")
+def test_cfo_recognized_revenue_reconciles_with_accounting_deferred_revenue(
+    execreport_available, datasets, dataset, as_of
+):
+    """recognized = booked - deferred out - earned before + deferred in, to the cent, and the
+    CFO's still-unearned part is the Accounting report's unearned revenue booked in the same
+    months; Accounting's split adds up to its unearned revenue."""
+    config = datasets[dataset]
+    when = date.fromisoformat(as_of)
+    got = build_metrics(config, as_of, config.parent)
+    cfo, acc = got["cfo"], got["accounting"]
+    data = [ref.read_entity(k, p) for k, p in ref.entities_from_config(config)]
+    scopes = {e.key: e.rows for e in data} | {"consolidated": [r for e in data for r in e.rows]}
+    seen_deferred = False
+    for scope, rows in scopes.items():
+        c, a, want = cfo[scope], acc[scope], _bridge(rows, when)
+        d = {k: Decimal(c[k]) for k in c if k.startswith("revenue_") and isinstance(c[k], str)}
+        assert d["revenue_deferred_out"] == want["out"], scope
+        assert d["revenue_deferred_unearned"] == want["unearned_in"], scope
+        assert d["revenue_earned_before"] == want["before"], scope
+        assert d["revenue_deferred_in"] == want["in"], scope
+        assert Decimal(c["recognized_revenue_3m"]) == (
+            Decimal(c["revenue_3m"])
+            - d["revenue_deferred_out"]
+            - d["revenue_earned_before"]
+            + d["revenue_deferred_in"]
+        ), scope
+        assert Decimal(a["unearned_booked_in_cfo_window"]) == want["unearned_in"], scope
+        assert Decimal(a["unearned_booked_before_cfo_window"]) == want["u_before"], scope
+        assert Decimal(a["unearned_booked_after_cfo_window"]) == want["u_after"], scope
+        assert Decimal(a["unearned_revenue"]) == (
+            Decimal(a["unearned_booked_before_cfo_window"])
+            + Decimal(a["unearned_booked_in_cfo_window"])
+            + Decimal(a["unearned_booked_after_cfo_window"])
+        ), scope
+        seen_deferred |= want["out"] != 0
+    assert seen_deferred  # the data has revenue booked before its service

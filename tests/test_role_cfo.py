@@ -134,7 +134,64 @@ def test_runway_between_the_bands_is_a_warning(tmp_path):
     report = build_json(config, "cfo")["cfo"]
     runway = [f for f in report["findings"] if f["entity"] == "acme" and "runway" in f["message"]]
     assert [f["severity"] for f in runway] == ["warning"]
-    assert "under 12 months" in runway[0]["message"]
+    # Acme has no rows a year back: the forecast falls back to the trailing net burn of
+    # 1400/month: 6700 - 5 x 1400 = -300 in 2025-08 (5 months: over 4, within 12); the low
+    # point is 6700 - 12 x 1400 = -10100
+    assert "runs out of cash in 2025-08, within 12 months" in runway[0]["message"]
+    assert "trailing 3 months: runway 4.79 months" in runway[0]["message"]
+    assert "low point -$10,100.00 in 2026-03" in runway[0]["message"]
+    assert built_metrics(report)["acme"]["funding_need_12m"] == "10100.00"
+
+
+def built_metrics(report: dict) -> dict:
+    return report["metrics"]
+
+
+# Sun: a seasonal business, as of 2025-03-31. Each month of 2024: opex 2000; revenue 1000 in
+# Jan-Mar and 6000 in Apr-Dec 2024; 2025 Jan-Mar like 2024 but revenue 800 (a fall on the
+# year: 2400 against 3000, -20%). Rows: 2024 -3 x 1000 + 9 x 4000 = 33000, 2025 -3 x 1200:
+# cash -20000 + 29400 = 9400; trailing net burn (6000 - 2400) / 3 = 1200/month: runway 7.83
+# months (a warning on the trailing view alone). The forecast repeats last year's months:
+# Apr-Dec +4000 each (13400 in 2025-04 ... 45400), Jan-Mar 2026 -1200 each (41800): the low
+# point is 13400 in 2025-04 and cash never runs out. The first row is dated 2024-01-01, the
+# first day of last year's months, so last year counts.
+SUN = (
+    HEADER
+    + "2024-01-01,0.00,1000,opening balance,Bank,,,\n"
+    + "".join(
+        f"{y}-{m:02d}-10,{rev},4000,charter,Guest,,,\n{y}-{m:02d}-12,-2000.00,6100,slip,Marina,,,r\n"
+        for y, months_revenue in (
+            (2024, [(m, "1000.00" if m <= 3 else "6000.00") for m in range(1, 13)]),
+            (2025, [(m, "800.00") for m in (1, 2, 3)]),
+        )
+        for m, rev in months_revenue
+    )
+)
+SUN_PROFILE = 'name = "Sun Charters"\nopening_cash = "-20000.00"\nopening_date = "2024-01-01"\n'
+
+
+def test_a_seasonal_low_quarter_is_not_critical_and_names_the_low_point(tmp_path):
+    write_entity(tmp_path / "data" / "sun", SUN, SUN_PROFILE)
+    config = write_config(tmp_path, entities=("sun",))
+    report = build_json(config, "cfo")["cfo"]
+    m = report["metrics"]["sun"]
+    assert m["cash"] == "9400.00" and m["runway_months"] == 7.83
+    assert m["revenue_3m_ly"] == "3000.00" and m["revenue_yoy"] == -0.2
+    assert m["cash_out_month"] is None and m["funding_need_12m"] == "0.00"
+    # 12 months Apr 2024 - Mar 2025: 9 x 4000 - 3 x 1200 = 32400 earned: burn -2700/month
+    assert m["net_burn_12m"] == "-2700.00"
+    runway = [f for f in report["findings"] if "runway" in f["message"]]
+    assert [f["severity"] for f in runway] == ["info"]
+    assert "trailing 3 months: runway 7.83 months" in runway[0]["message"]
+    assert (
+        "cash stays positive through 2026-03, low point $13,400.00 in 2025-04"
+        in (runway[0]["message"])
+    )
+    fell = [f for f in report["findings"] if "fell" in f["message"]]
+    assert len(fell) == 1 and "fell 20.0% on the year" in fell[0]["message"]
+    assert "$2,400.00" in fell[0]["message"] and "$3,000.00" in fell[0]["message"]
+    text = build_markdown(config, "cfo")
+    assert "$3,000.00 (-20.0%)" in text
 
 
 def test_every_section_says_how_it_was_computed(built):
@@ -435,3 +492,25 @@ def test_the_target_path_ends_at_the_target_and_never_falls(rows):
     revenues = [Decimal(p["revenue"]) for p in m["target_path"]]
     assert revenues == sorted(revenues)
     assert revenues[-1] == max(Decimal(m["target_revenue"]), Decimal(m["revenue_monthly"]))
+
+
+def test_the_ceo_money_table_shows_every_business_from_the_cfo_figures(tmp_path):
+    # Sun (above) and Beta (cash -400.00): each business's cash, revenue on the year and the
+    # forecast low point. Beta's first row is 2025-03-01: Apr 2025-Feb 2026 fall back to its
+    # trailing net burn of 500/3 a month (11 x 166.666.. = 1833.33), Mar 2026 repeats
+    # 2025-03 (-500): -400 - 1833.33 - 500 = -2733.33 in 2026-03; the holding's funding need
+    # is Beta's 2733.33 although Sun's cash would cover it
+    write_entity(tmp_path / "data" / "sun", SUN, SUN_PROFILE)
+    write_entity(tmp_path / "data" / "beta", BETA, BETA_PROFILE)
+    config = write_config(tmp_path, entities=("sun", "beta"))
+    text = build_markdown(config, "cfo", "ceo")
+    ceo = text[text.index("# CEO Strategic Assessment") :]
+    table = ceo[ceo.index("## Money by business") :]
+    assert (
+        "| Sun Charters | $9,400.00 | $2,400.00 | -20% (from $3,000.00) | $1,200.00 | -$2,700.00 "
+        "| $13,400.00 in 2025-04 | stays positive | $0.00 | ok |"
+    ) in table
+    assert "| -$400.00 | $0.00 | no data a year back |" in table
+    assert "| -$2,733.33 in 2026-03 | 2025-03 | $2,733.33 | critical: negative cash |" in table
+    assert "| **All businesses** | $9,000.00 |" in table
+    assert "| stays positive | $2,733.33 | needs funding |" in table

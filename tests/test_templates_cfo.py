@@ -14,6 +14,7 @@ from minidata import ROOT, PreviousReportArchive, section, write_config, write_e
 HEADER = "date,amount,account,category,counterparty,memo,service_date,receipt\n"
 HEADINGS = [
     "Cash, burn and runway",
+    "Revenue booked and recognized",
     "Contribution margin and break-even",
     "Revenue target path",
     "Capital deployment (Profit First)",
@@ -23,6 +24,7 @@ BLOCKS = [
     "subject",
     "sections",
     "cash_and_runway",
+    "revenue_recognition",
     "contribution_margin",
     "revenue_target_path",
     "capital_deployment",
@@ -112,7 +114,10 @@ def test_the_builtin_template_renders_entities_without_ledger_rows(tmp_path: Pat
     report = build_cfo(write_config(tmp_path, entities=("empty", "bare"))).report
     assert [s.heading for s in report.sections] == HEADINGS
     cash = section(report, "Cash, burn and runway")
-    assert "| Empty Co | $0.00 | $0.00 | $0.00 | $0.00 | not burning cash | ok |" in cash
+    assert (
+        "| Empty Co | $0.00 | $0.00 | no data a year back | $0.00 | $0.00 | not burning cash "
+        "| $0.00 in 2025-04 | stays positive through 2026-03 | $0.00 | ok |"
+    ) in cash
     cm = section(report, "Contribution margin and break-even")
     assert "| Bare Co | $0.00 | $0.00 | n/a | $0.00 | n/a | n/a | n/a |" in cm
     path = section(report, "Revenue target path")

@@ -445,7 +445,35 @@ MONEY_KEYS = (
     "deferred_revenue_recognised",
     "deferred_revenue_closing",
     "expense_total",
+    "unearned_booked_before_cfo_window",
+    "unearned_booked_in_cfo_window",
+    "unearned_booked_after_cfo_window",
 )
+# unearned_revenue split by where the row is booked against the CFO's trailing 3 months:
+# the middle part is the CFO's revenue_deferred_unearned, to the cent
+UNEARNED_SPLIT = MONEY_KEYS[-3:]
+
+
+def unearned_split(ledger: Any, as_of: date) -> dict[str, dict[str, Decimal]]:
+    """Per entity and `consolidated`: the unearned revenue (4xxx, date <= A < service_date)
+    booked before, in and after the CFO's trailing 3 months. One DuckDB query."""
+    from execreport import trailing_months
+
+    start, end = trailing_months(as_of)
+    cls = "CASE WHEN regexp_full_match(account, '[0-9]{4}') THEN left(account, 1) END"
+    rows = ledger.sql(
+        f"""
+        SELECT coalesce(entity, 'consolidated'),
+               coalesce(sum(amount) FILTER (WHERE date < $s), 0),
+               coalesce(sum(amount) FILTER (WHERE date BETWEEN $s AND $e), 0),
+               coalesce(sum(amount) FILTER (WHERE date > $e), 0)
+        FROM ledger
+        WHERE {cls} = '4' AND date <= $a AND service_date > $a
+        GROUP BY GROUPING SETS ((entity), ())
+        """,
+        {"s": start, "e": end, "a": as_of},
+    )
+    return {r[0]: dict(zip(UNEARNED_SPLIT, r[1:], strict=True)) for r in rows}
 
 
 @dataclass
@@ -462,6 +490,7 @@ def audit(ctx: Any, flags: ExpenseFlags, cap: int = 10) -> Audit:
     from execreport import to_money
 
     counts, issues = ledger_counts(ctx.ledger, ctx.as_of, cap)
+    split = unearned_split(ctx.ledger, ctx.as_of)
     chart = chart_of_accounts(ctx.ledger, ctx.as_of)
     accounts = {"consolidated": len(chart)}
     for _, _, _, _, used in chart:
@@ -489,6 +518,7 @@ def audit(ctx: Any, flags: ExpenseFlags, cap: int = 10) -> Audit:
                 "deferred_revenue_booked": n.get("deferred_revenue_booked", 0),
                 "deferred_revenue_recognised": n.get("deferred_revenue_recognised", 0),
                 "deferred_revenue_closing": n.get("unearned_revenue", 0),
+                **{k: split.get(scope, {}).get(k, 0) for k in UNEARNED_SPLIT},
                 "accounts_used": accounts.get(scope, 0),
                 "expense_rows": sum(x["rows"] for x in c),
                 "expense_total": sum((x["total"] for x in c), Decimal(0)),
@@ -873,6 +903,8 @@ class Accounting:
         "line, day, service_date, account, counterparty, category, amount), per entity",
         "max_listed": "the rows listed per kind of finding and entity (an int)",
         "quarter_start": "the first day of as_of's quarter (a date)",
+        "cfo_start": "the first day of the CFO's trailing 3 months (a date)",
+        "cfo_end": "the last day of the CFO's trailing 3 months (a date)",
         "roadmap": "Milestones(scope, status, reachable, cm_ratio, revenue_now, break_even, "
         "halfway, crosses, target (months as dates or None), at_target) per scope",
         "plan": "the target path's parameters: target_month (a date), target_monthly_profit",
@@ -899,6 +931,7 @@ class Accounting:
             audit_window,
             money,
             render_template,
+            trailing_months,
         )
 
         from . import cfo
@@ -1144,6 +1177,8 @@ class Accounting:
             "revenue_issues": revenue_issues(issues, scopes),
             "max_listed": cap,
             "quarter_start": quarter_start(ctx.as_of),
+            "cfo_start": trailing_months(ctx.as_of)[0],
+            "cfo_end": trailing_months(ctx.as_of)[1],
             "roadmap": roadmap,
             "plan": plan,
             "plan_source": plan_source,

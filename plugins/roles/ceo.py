@@ -45,6 +45,36 @@ def asset_figures(entities: list[Any], as_of: date) -> dict[str, Any]:
     }
 
 
+def money_picture(ctx: Any) -> list[dict[str, Any]] | None:
+    """One row per business from the CFO report of this run (its metrics, not recomputed):
+    `name`, `cash`, `revenue_3m`, `revenue_3m_ly`, `revenue_yoy`, `net_burn_3m`,
+    `net_burn_12m`, `low_point_cash`, `low_point_month`, `cash_out_month`,
+    `funding_need_12m`, `band`; the holding last (`name` ""). None without a CFO report."""
+    report = next((r for r in ctx.reports if r.role == "cfo"), None)
+    if report is None or not report.metrics:
+        return None
+    keys = (
+        "cash",
+        "revenue_3m",
+        "revenue_3m_ly",
+        "revenue_yoy",
+        "net_burn_3m",
+        "net_burn_12m",
+        "low_point_cash",
+        "low_point_month",
+        "cash_out_month",
+        "funding_need_12m",
+    )
+    scopes = [(e.key, e.name) for e in ctx.entities] + [("consolidated", "")]
+    rows = []
+    for key, name in scopes:
+        m = report.metrics.get(key)
+        if m is None:
+            continue
+        rows.append({"name": name, **{k: m.get(k) for k in keys}, "band": m.get("runway_band")})
+    return rows
+
+
 def covered_kpis(entity: Any, as_of: date, days: int = 30) -> set[str]:
     """Declared KPIs with a value dated within the `days` days ending `as_of`."""
     start = as_of - timedelta(days=days - 1)
@@ -216,6 +246,11 @@ class CEO:
         "shortfalls": "the critical findings of every report, ranked: `entity`, `role`, "
         "`finding`, `act_by`",
         "warnings": "how many warnings the reports of the run have",
+        "money": "the money picture from the CFO report's metrics, a row per business then the "
+        "holding (`name` ''): `cash`, `revenue_3m`, `revenue_3m_ly` (none: no data a year "
+        "back), `revenue_yoy`, `net_burn_3m`, `net_burn_12m`, `low_point_cash`, "
+        "`low_point_month`, `cash_out_month` (none: stays positive), `funding_need_12m`, "
+        "`band`; none without a CFO report in the run (the section is left out)",
         "roles_seen": "the roles whose reports were consolidated",
         "agenda": "the 30-day agenda, ranked, at most `agenda_size` actions: `title`, `entity` "
         "('' for all), `owner`, `due`, `severity`, `key`",
@@ -579,6 +614,7 @@ class CEO:
             self,
             {
                 "figures": metrics["consolidated"],
+                "money": money_picture(ctx),
                 "shortfalls": shortfall_rows[:max_rows],
                 "warnings": warnings,
                 "roles_seen": seen_roles,
