@@ -17,7 +17,14 @@ Progress = Callable[[str], None]
 
 
 def stderr_progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """Progress as an INFO log line (see core/console.py); plain stderr without logging."""
+    import logging
+
+    logger = logging.getLogger("execreport")
+    if logger.handlers:
+        logger.info(text)
+    else:
+        print(text, file=sys.stderr, flush=True)
 
 
 def quiet(text: str) -> None:
@@ -456,6 +463,8 @@ def _deliver_planned(
             sender.check()  # raises DeliveryError before anything went out
             checked.add(name)
     stopped = ""
+    to_send = sum(1 for _, _, _, d in planned if d.id not in skip)
+    done = 0
     for v, name, sender, d in planned:
         base = dict(role=v.role, version=v.version, sender=name, recipients=d.recipients)
         if stopped:
@@ -466,8 +475,17 @@ def _deliver_planned(
             outcomes.append(Outcome(**base, status=status, detail=detail))
             continue
         message = message_for(config, v, name, d.recipients, bcc)
+        done += 1
         if hasattr(sender, "wait"):
+            bucket = getattr(sender, "bucket", None)
+            pause = _pacing_wait(bucket)
+            if pause > 0.05:
+                progress(
+                    f"pacing {name}: waiting {pause:.1f}s before {v.role} v{v.version} "
+                    f"({done} of {to_send}, {to_send - done} left after it)"
+                )
             sender.wait()  # pacing happens before the row is taken: a kill here loses nothing
+        progress(f"sending {done} of {to_send}: {v.role} v{v.version} via {name}")
         if not archive.claim(d.id, resend=resend):
             now = archive.delivery(d.id)
             if now is not None and now.status == "sending":
@@ -509,6 +527,15 @@ def _deliver_planned(
         outcomes.append(Outcome(**base, status="sent", detail=receipt.message_id))
         pm.hook.message_sent(message=message, receipt=receipt)
     return outcomes
+
+
+def _pacing_wait(bucket: Any) -> float:
+    """How long the sender's token bucket will make the next message wait (0.0: none)."""
+    try:
+        bucket._refill()
+        return max(0.0, (min(1.0, bucket.capacity) - bucket.tokens) / bucket.rate)
+    except Exception:
+        return 0.0
 
 
 # -- guards -----------------------------------------------------------------------------
@@ -867,19 +894,57 @@ def diff_versions(
     config: Config, role: str, v1: int | None = None, v2: int | None = None, *, stat: bool = False
 ) -> str:
     """A unified diff of two versions' Markdown (default: the last two)."""
+    return diff_document(config, role, v1, v2, stat=stat)["diff"]
+
+
+def diff_document(
+    config: Config, role: str, v1: int | None = None, v2: int | None = None, *, stat: bool = False
+) -> dict[str, Any]:
+    """The two versions compared (number, as_of, hash, deliveries) and their diff. Fewer
+    than two versions to compare is an error (exit 1), not an empty diff."""
     from .archive import diff_markdown
 
     with open_archive(config) as archive:
         versions = archive.versions(role)
-    if not versions:
-        raise ExecReportError(f"{archive_path(config)}: no versions of role {role!r}")
-    numbers = [v.version for v in versions]
-    new = v2 or numbers[-1]
-    old = v1 or (numbers[-2] if len(numbers) > 1 else numbers[-1])
-    by = {v.version: v for v in versions}
-    for n in (old, new):
-        if n not in by:
+        if not versions:
+            raise ExecReportError(f"{archive_path(config)}: no versions of role {role!r}")
+        numbers = [v.version for v in versions]
+        if len(numbers) < 2 and v1 is None:
             raise ExecReportError(
-                f"role {role!r} has no version {n} (versions: {', '.join(map(str, numbers))})"
+                f"role {role!r} has only version {numbers[0]} in {archive_path(config)}: "
+                "diff needs two versions to compare"
             )
-    return diff_markdown(by[old], by[new], stat=stat)
+        new = v2 or numbers[-1]
+        old = v1 or (numbers[-2] if new == numbers[-1] else new - 1)
+        by = {v.version: v for v in versions}
+        for n in (old, new):
+            if n not in by:
+                raise ExecReportError(
+                    f"role {role!r} has no version {n} (versions: {', '.join(map(str, numbers))})"
+                )
+
+        def side(v: Any) -> dict[str, Any]:
+            return {
+                "version": v.version,
+                "as_of": v.as_of,
+                "content_hash": v.content_hash,
+                "deliveries": [
+                    {
+                        "role": v.role,
+                        "version": v.version,
+                        "sender": d.sender,
+                        "status": d.status,
+                        "recipients": [bare_address(a) for a in d.recipients],
+                    }
+                    for d in archive.deliveries(report_id=v.id)
+                ],
+            }
+
+        text = diff_markdown(by[old], by[new], stat=stat)
+        return {
+            "role": role,
+            "old": side(by[old]),
+            "new": side(by[new]),
+            "changed": by[old].content_hash != by[new].content_hash,
+            "diff": text,
+        }
