@@ -942,6 +942,24 @@ def diff(
 _commands_added = False
 
 
+def _help_only(argv: list[str]) -> bool:
+    """`execreport --help` (or `--version`) with no third-party plugin installed: loading
+    the built-in plugins (pydantic, the roles) would only slow the help down, and none of
+    them adds a command."""
+    if not argv or any(a not in ("--help", "-h", "--version") for a in argv):
+        return False
+    from importlib.metadata import entry_points
+
+    from .plugin_manager import ENTRY_POINT_GROUP, _allowlist, _norm
+
+    allowed = _allowlist()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else ep.name
+        if allowed is None or _norm(dist) in allowed:
+            return False
+    return True
+
+
 def invoke(args: list[str] | None) -> int:
     """Run the app; click's usage errors become the project's one line (exit 2)."""
     try:  # newer typer carries its own copy of click
@@ -979,8 +997,11 @@ def main(event: dict[str, Any] | None = None, context: Any = None) -> Any:
     from .plugin_manager import get_plugin_manager
 
     global _commands_added
+    argv = sys.argv[1:] if event is None else [str(a) for a in event.get("args", ["run"])]
     try:
-        if not _commands_added:  # a warm Lambda calls main again: add plugin commands once
+        if not _commands_added and not _help_only(
+            argv
+        ):  # a warm Lambda calls main again: add plugin commands once
             get_plugin_manager().hook.register_commands(app=app)
             _commands_added = True
     except ExecReportError as exc:
