@@ -282,6 +282,9 @@ def setup(config: Path | None, env_file: Path | None, new_archive: bool = False)
     load_env_file(env_file)
     cfg = load_config(config)
     cfg.archive.new_archive = new_archive
+    import logging
+
+    logging.getLogger("execreport").debug(f"config {cfg.path}")
     return cfg
 
 
