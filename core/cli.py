@@ -594,7 +594,14 @@ def build(
         ),
     ] = False,
 ) -> None:
-    """Build the reports and print them (Markdown, or JSON with --json); nothing is sent."""
+    """Build the reports and print them (Markdown, or JSON with --json); nothing is sent.
+
+    Examples:
+
+      execreport build -r cfo
+
+      execreport build --json --as-of 2025-03-31 > reports.json
+    """
     from .pipeline import build as build_reports
     from .pipeline import reading_archive
 
@@ -633,7 +640,7 @@ def build(
 @friendly
 @logged
 def preview(
-    role: Annotated[str, typer.Argument(help="The role to preview, e.g. cfo.")],
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="The role to preview, e.g. cfo.")],
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
     env_file: EnvFileOpt = None,
@@ -642,11 +649,15 @@ def preview(
         typer.Option(
             "--output",
             "-o",
+            metavar="PATH",
             help="Where to write the HTML (default: next to the archive, preview/ROLE.html).",
         ),
     ] = None,
 ) -> None:
-    """Build one report and write its email HTML to a file; prints the path."""
+    """Build one report and write its email HTML to a file; prints the path.
+
+    Example: execreport preview cfo -o cfo.html
+    """
     from .pipeline import archive_path, reading_archive
     from .pipeline import build as build_reports
 
@@ -666,7 +677,10 @@ def preview(
 def plugins_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List the plugins: version, hooks, and the sources, roles and senders they register."""
+    """List the plugins: version, hooks, and the sources, roles and senders they register.
+
+    Example: execreport plugins --json
+    """
     from .plugin_manager import describe
 
     rows = describe()
@@ -790,7 +804,7 @@ def templates_list(
 @friendly
 @logged
 def templates_show(
-    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="The role, e.g. cfo.")],
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     variables: Annotated[
@@ -822,7 +836,7 @@ def templates_show(
 @friendly
 @logged
 def templates_export(
-    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="The role, e.g. cfo.")],
     to: Annotated[
         Path | None,
         typer.Option(
@@ -856,13 +870,20 @@ def templates_export(
 @friendly
 @logged
 def history(
-    role: Annotated[str | None, typer.Argument(help="Only this role.")] = None,
+    role: Annotated[str | None, typer.Argument(metavar="ROLE", help="Only this role.")] = None,
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     new_archive: NewArchiveOpt = False,
 ) -> None:
-    """Every archived version: number, built at, as_of, hash, and its deliveries."""
+    """Every archived version: number, built at, as_of, hash, and its deliveries.
+
+    Examples:
+
+      execreport history cfo
+
+      execreport history --json
+    """
     from .pipeline import history as archive_history
 
     rows = archive_history(setup(config, env_file, new_archive), role)
@@ -894,13 +915,18 @@ def history(
 @friendly
 @logged
 def show(
-    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
-    version: Annotated[int | None, typer.Argument(help="The version (default: latest).")] = None,
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="The role, e.g. cfo.")],
+    version: Annotated[
+        int | None, typer.Argument(metavar="VERSION", help="The version (default: latest).")
+    ] = None,
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     new_archive: NewArchiveOpt = False,
 ) -> None:
-    """Print an archived version's Markdown."""
+    """Print an archived version's Markdown.
+
+    Example: execreport show cfo 3
+    """
     from .pipeline import archived_version
 
     cfg = setup(config, env_file, new_archive)
@@ -911,9 +937,11 @@ def show(
 @friendly
 @logged
 def diff(
-    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
-    v1: Annotated[int | None, typer.Argument(help="The older version.")] = None,
-    v2: Annotated[int | None, typer.Argument(help="The newer version (default: latest).")] = None,
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="The role, e.g. cfo.")],
+    v1: Annotated[int | None, typer.Argument(metavar="V1", help="The older version.")] = None,
+    v2: Annotated[
+        int | None, typer.Argument(metavar="V2", help="The newer version (default: latest).")
+    ] = None,
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     stat: Annotated[bool, typer.Option("--stat", help="One line per changed section.")] = False,
