@@ -749,9 +749,9 @@ def check(
             if i["status"] != "ok":
                 print(f"execreport: error: {i['detail']}", file=sys.stderr)
         bad = sum(1 for i in items if i["status"] != "ok")
-        if bad:
+        if bad > 1:  # one problem is its own line; several are counted
             print(
-                f"execreport: error: check found {bad} problem{'s' if bad != 1 else ''}",
+                f"execreport: error: check found {bad} problems",
                 file=sys.stderr,
             )
     if code:
@@ -1007,7 +1007,7 @@ def invoke(args: list[str] | None) -> int:
             return 0
         where = exc.ctx.command_path if exc.ctx is not None else "execreport"
         print(
-            f"execreport: error: {exc.format_message()} (see {where} --help)",
+            f"execreport: error: {exc.format_message().rstrip('.')} (see {where} --help)",
             file=sys.stderr,
         )
         return 2
