@@ -22,21 +22,27 @@ app = typer.Typer(
     "role) from each entity's ledger and profile, archives every version and delivers each "
     "version once, critical reports first, through the outbox, SES or SMTP.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["--help", "-h"]},
 )
 
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", help="execreport.toml (default: ./execreport.toml).", show_default=False
+        "--config",
+        "-c",
+        metavar="PATH",
+        help="execreport.toml (default: ./execreport.toml).",
+        show_default=False,
     ),
 ]
 AsOfOpt = Annotated[
     str | None,
     typer.Option(
         "--as-of",
+        metavar="DATE",
         help="The report date, YYYY-MM-DD (default: [report] as_of, "
         "else today in [report] timezone).",
         show_default=False,
@@ -46,6 +52,7 @@ EnvFileOpt = Annotated[
     Path | None,
     typer.Option(
         "--env-file",
+        metavar="PATH",
         help="A dotenv file (e.g. repos.env); never overrides variables already set.",
         show_default=False,
     ),
@@ -85,6 +92,149 @@ RecipientOpt = Annotated[
         "BCC goes too.",
     ),
 ]
+
+
+VerboseOpt = Annotated[
+    int,
+    typer.Option(
+        "--verbose",
+        "-v",
+        count=True,
+        help="More log lines (debug); with --version: plugins.",
+        show_default=False,
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr.")
+]
+LogFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        metavar="FORMAT",
+        help="text (ISO timestamps when not on a terminal) or json (one object a line).",
+        show_default=False,
+    ),
+]
+PlainOpt = Annotated[
+    bool, typer.Option("--plain", help="Plain line-oriented output, no colour (as NO_COLOR).")
+]
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="One JSON document on stdout (schema: docs/cli.md)."),
+]
+ROLE_METAVAR = "ROLE"
+RoleOpt = Annotated[
+    list[str] | None,
+    typer.Option("--role", "-r", metavar="ROLE", help="Only this role (repeatable)."),
+]
+
+
+def _log_options(verbose: int, quiet: bool, log_format: str, plain: bool) -> None:
+    from .console import configure
+
+    if log_format not in ("text", "json"):
+        fail(f"--log-format: {log_format!r} is not text or json", 2)
+    configure(verbose=verbose, quiet=quiet, log_format=log_format, plain=plain)
+
+
+def logged(func: F) -> F:
+    """Give a command -v/-q/--log-format/--plain and set logging up before it runs."""
+    import inspect
+
+    sig = inspect.signature(func)
+    extra = [
+        inspect.Parameter(
+            "verbose", inspect.Parameter.KEYWORD_ONLY, default=0, annotation=VerboseOpt
+        ),
+        inspect.Parameter(
+            "quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=QuietOpt
+        ),
+        inspect.Parameter(
+            "log_format", inspect.Parameter.KEYWORD_ONLY, default="text", annotation=LogFormatOpt
+        ),
+        inspect.Parameter(
+            "plain", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=PlainOpt
+        ),
+    ]
+    from typing import get_type_hints
+
+    hints = get_type_hints(func, include_extras=True)
+    params = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints.get(p.name, p.annotation))
+        for p in sig.parameters.values()
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _log_options(
+            kwargs.pop("verbose", 0),
+            kwargs.pop("quiet", False),
+            kwargs.pop("log_format", "text"),
+            kwargs.pop("plain", False),
+        )
+        return func(*args, **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=[*params, *extra])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {
+        **getattr(func, "__annotations__", {}),
+        "verbose": VerboseOpt,
+        "quiet": QuietOpt,
+        "log_format": LogFormatOpt,
+        "plain": PlainOpt,
+    }
+    return wrapper  # type: ignore[return-value]
+
+
+def version_text(verbose: int) -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        ours = dist_version("execreport")
+    except PackageNotFoundError:
+        ours = "unknown"
+    lines = [f"execreport {ours}"]
+    if verbose:
+        from .plugin_manager import describe
+
+        for r in describe():
+            kind = "built-in" if r.get("builtin") else r["distribution"]
+            lines.append(f"  {r['name']} {r['version'] or '?'} ({kind})")
+    return "\n".join(lines)
+
+
+@app.callback(
+    invoke_without_command=True,
+    epilog="Examples:\n\n"
+    "  execreport check -c execreport.toml\n\n"
+    "  execreport run --dry-run --json\n\n"
+    "  execreport -v --version",
+)
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version (with -v, the plugins' too).")
+    ] = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+    log_format: LogFormatOpt = "text",
+    plain: PlainOpt = False,
+) -> None:
+    """Executive reports from your own data, delivered exactly once."""
+    _log_options(verbose, quiet, log_format, plain)
+    if version:
+        print(version_text(verbose))
+        raise typer.Exit(0)
+    ctx = click_context()
+    if ctx is not None and ctx.invoked_subcommand is None:
+        print(ctx.get_help())
+        raise typer.Exit(0)
+
+
+def click_context() -> Any:
+    import click
+
+    return click.get_current_context(silent=True)
 
 
 def fail(message: str, code: int) -> None:
@@ -132,14 +282,17 @@ def setup(config: Path | None, env_file: Path | None, new_archive: bool = False)
     load_env_file(env_file)
     cfg = load_config(config)
     cfg.archive.new_archive = new_archive
+    import logging
+
+    logging.getLogger("execreport").debug(f"config {cfg.path}")
     return cfg
 
 
-def progress(quiet: bool) -> Callable[[str], None]:
-    from .pipeline import quiet as silent
+def progress() -> Callable[[str], None]:
+    """Progress lines are INFO log lines: -q hides them, -v adds debug ones."""
     from .pipeline import stderr_progress
 
-    return silent if quiet else stderr_progress
+    return stderr_progress
 
 
 def to_jsonable(value: Any) -> Any:
@@ -207,6 +360,89 @@ def announce_resend(every: bool) -> Callable[[Any], None]:
     return show
 
 
+SCHEMA_VERSION = 1
+
+
+def outcome_json(o: Any, critical: set[str] | None) -> dict[str, Any]:
+    from .config import bare_address
+
+    row: dict[str, Any] = {
+        "role": o.role,
+        "version": o.version,
+        "sender": o.sender,
+        "status": o.status,
+        "recipients": [bare_address(a) for a in o.recipients],
+        "detail": o.detail,
+    }
+    if critical is not None:
+        row["critical"] = o.role in critical
+    if o.size:
+        row["size"] = o.size
+    return row
+
+
+def emit_json(command: str, result: Any, **info: Any) -> None:
+    """The one JSON document of `run`/`send` (docs/cli.md, "run and send")."""
+    critical = info.pop("critical")
+    counts: dict[str, int] = {}
+    for o in result.outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    doc = {
+        "schema": f"execreport.{command}/{SCHEMA_VERSION}",
+        "command": command,
+        **info,
+        "ok": result.ok,
+        "counts": dict(sorted(counts.items())),
+        "deliveries": [
+            outcome_json(o, critical if command == "run" else None) for o in result.outcomes
+        ],
+    }
+    print_json(doc)
+
+
+def print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, default=to_jsonable) + "\n")
+    sys.stdout.flush()
+
+
+def print_outcomes(
+    outcomes: list[Any], *, title: str | None, critical: set[str] | None, sizes: bool
+) -> None:
+    """The delivery table, no wider than the terminal; the recipients shortened to fit."""
+    from .config import bare_address
+    from .console import print_table, shorten, status_text, width
+
+    header = ["#", "role"]
+    header += ["critical"] if critical is not None else []
+    header += ["version", "sender", "status", "to"]
+    header += ["size"] if sizes else []
+    header += ["detail"]
+    rows = []
+    for i, o in enumerate(outcomes, 1):
+        row = [str(i), o.role]
+        if critical is not None:
+            row.append("yes" if o.role in critical else "")
+        row += [f"v{o.version}", o.sender, o.status, "\0"]
+        row += [f"{o.size / 1024:.1f} KiB"] if sizes else []
+        row.append(o.detail)
+        rows.append(row)
+    to = header.index("to")
+    # the "to" column gets what the others leave, at least 24 characters
+    others = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    detail_w = min(others[-1], 40)
+    fixed = sum(w for i, w in enumerate(others) if i not in (to, len(header) - 1))
+    budget = max(width() - fixed - detail_w - 2 * (len(header) - 1) - 1, 24)
+    for row, o in zip(rows, outcomes, strict=True):
+        row[to] = shorten([bare_address(a) for a in o.recipients], budget)
+    print_table(
+        rows, header, flex=[to, len(header) - 1], status=header.index("status"), title=title
+    )
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    print(status_text(counts))
+
+
 def table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
@@ -215,13 +451,12 @@ def table(rows: list[list[str]], header: list[str]) -> str:
 
 @app.command()
 @friendly
+@logged
 def run(
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
     env_file: EnvFileOpt = None,
-    role: Annotated[
-        list[str] | None, typer.Option("--role", "-r", help="Only this role (repeatable).")
-    ] = None,
+    role: RoleOpt = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -243,11 +478,19 @@ def run(
             "would stop the run; the reason is recorded in the archive.",
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     new_archive: NewArchiveOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Build every report, archive new versions and deliver them (the main job)."""
-    from .pipeline import recipients_display
+    """Build every report, archive new versions and deliver them (the main job).
+
+    Examples:
+
+      execreport run -c execreport.toml
+
+      execreport run --dry-run --json
+
+      execreport run --resend --role cfo --recipient cfo@example.com
+    """
     from .pipeline import run as run_pipeline
 
     resend_scope("run", resend, role, None, recipient, every)
@@ -261,48 +504,39 @@ def run(
         force=force,
         recipients=recipient or None,
         announce=announce_resend(every),
-        progress=progress(quiet),
+        progress=progress(),
     )
     b = result.build
     assert b is not None
-    title = "Delivery plan (dry run: nothing sent)" if dry_run else "Delivery"
-    print(f"{title}, as of {b.as_of.isoformat()} ({b.period}):")
-    rows = []
-    for i, o in enumerate(result.outcomes, 1):
-        crit = next((it.critical for it in b.items if it.role.name == o.role), False)
-        size = [f"{o.size / 1024:.1f} KiB"] if dry_run else []
-        rows.append(
-            [
-                str(i),
-                o.role,
-                "critical" if crit else "",
-                f"v{o.version}",
-                o.sender,
-                o.status,
-                recipients_display(o.recipients),
-                *size,
-                o.detail,
-            ]
+    critical = {it.role.name for it in b.items if it.critical}
+    if as_json:
+        emit_json(
+            "run",
+            result,
+            dry_run=dry_run,
+            as_of=b.as_of.isoformat(),
+            period=b.period,
+            critical=critical,
         )
-    header = ["#", "role", "", "version", "sender", "status", "to"]
-    header += ["size", "detail"] if dry_run else ["detail"]
-    print(table(rows, header))
-    counts: dict[str, int] = {}
-    for o in result.outcomes:
-        counts[o.status] = counts.get(o.status, 0) + 1
-    print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to deliver")
+    else:
+        title = "Delivery plan (dry run: nothing sent)" if dry_run else "Delivery"
+        print_outcomes(
+            result.outcomes,
+            title=f"{title}, as of {b.as_of.isoformat()} ({b.period}):",
+            critical=critical,
+            sizes=dry_run,
+        )
     if not result.ok:
         raise typer.Exit(1)
 
 
 @app.command()
 @friendly
+@logged
 def send(
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
-    role: Annotated[
-        list[str] | None, typer.Option("--role", "-r", help="Only this role (repeatable).")
-    ] = None,
+    role: RoleOpt = None,
     version: Annotated[
         int | None,
         typer.Option(
@@ -312,12 +546,19 @@ def send(
     resend: ResendOpt = False,
     every: AllOpt = False,
     recipient: RecipientOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     new_archive: NewArchiveOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Deliver what is archived and not yet delivered (after a crash or a quota stop), or,
-    with --resend, send one version (or --all) again on purpose."""
-    from .pipeline import recipients_display, send_pending
+    with --resend, send one version (or --all) again on purpose.
+
+    Examples:
+
+      execreport send
+
+      execreport send --resend --role cfo --version 3 --json
+    """
+    from .pipeline import send_pending
 
     resend_scope("send", resend, role, version, recipient, every)
     cfg = setup(config, env_file, new_archive)
@@ -328,35 +569,39 @@ def send(
         version=version,
         recipients=recipient or None,
         announce=announce_resend(every),
-        progress=progress(quiet),
+        progress=progress(),
     )
-    rows = [
-        [o.role, f"v{o.version}", o.sender, o.status, recipients_display(o.recipients), o.detail]
-        for o in result.outcomes
-    ]
-    print(table(rows, ["role", "version", "sender", "status", "to", "detail"]))
+    if as_json:
+        emit_json("send", result, dry_run=False, as_of=None, period=None, critical=set())
+    else:
+        print_outcomes(result.outcomes, title=None, critical=None, sizes=False)
     if not result.ok:
         raise typer.Exit(1)
 
 
 @app.command()
 @friendly
+@logged
 def build(
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
     env_file: EnvFileOpt = None,
-    role: Annotated[
-        list[str] | None, typer.Option("--role", "-r", help="Only this role (repeatable).")
-    ] = None,
+    role: RoleOpt = None,
     as_json: Annotated[
         bool,
         typer.Option(
             "--json", help="A JSON array on stdout, one object per report; logs go to stderr."
         ),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
-    """Build the reports and print them (Markdown, or JSON with --json); nothing is sent."""
+    """Build the reports and print them (Markdown, or JSON with --json); nothing is sent.
+
+    Examples:
+
+      execreport build -r cfo
+
+      execreport build --json --as-of 2025-03-31 > reports.json
+    """
     from .pipeline import build as build_reports
     from .pipeline import reading_archive
 
@@ -364,7 +609,7 @@ def build(
     # the same report `run` would deliver: compared with the last delivered version
     with reading_archive(cfg) as archive:
         result = build_reports(
-            cfg, as_of=parse_date(as_of), only=role, archive=archive, progress=progress(quiet)
+            cfg, as_of=parse_date(as_of), only=role, archive=archive, progress=progress()
         )
     if as_json:
         out = []
@@ -393,8 +638,9 @@ def build(
 
 @app.command()
 @friendly
+@logged
 def preview(
-    role: Annotated[str, typer.Argument(help="The role to preview, e.g. cfo.")],
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="The role to preview, e.g. cfo.")],
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
     env_file: EnvFileOpt = None,
@@ -403,11 +649,15 @@ def preview(
         typer.Option(
             "--output",
             "-o",
+            metavar="PATH",
             help="Where to write the HTML (default: next to the archive, preview/ROLE.html).",
         ),
     ] = None,
 ) -> None:
-    """Build one report and write its email HTML to a file; prints the path."""
+    """Build one report and write its email HTML to a file; prints the path.
+
+    Example: execreport preview cfo -o cfo.html
+    """
     from .pipeline import archive_path, reading_archive
     from .pipeline import build as build_reports
 
@@ -423,10 +673,14 @@ def preview(
 
 @app.command("plugins")
 @friendly
+@logged
 def plugins_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List the plugins: version, hooks, and the sources, roles and senders they register."""
+    """List the plugins: version, hooks, and the sources, roles and senders they register.
+
+    Example: execreport plugins --json
+    """
     from .plugin_manager import describe
 
     rows = describe()
@@ -444,37 +698,64 @@ def plugins_command(
 
 @app.command()
 @friendly
+@logged
 def check(
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
     env_file: EnvFileOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Check the config, every entity's data and each sender's preflight, without building."""
-    from .ledger import use_database
-    from .pipeline import (
-        check_delivery,
-        check_templates,
-        load_entities,
-        make_senders,
-        selected_roles,
-    )
+    """Check the config, every entity's data, the templates, the recipients and each
+    sender's preflight, without building. Every problem is listed; the exit code is the
+    worst one (2 config, 1 data or delivery).
+
+    Examples:
+
+      execreport check -c execreport.toml
+
+      execreport check --json
+    """
+    from .checks import run_checks
 
     cfg = setup(config, env_file)
-    print(f"config   {cfg.path}: ok")
-    chosen = selected_roles(cfg)
-    check_templates(cfg, chosen)  # before any data is read: a template is config
-    day = cfg.as_of(parse_date(as_of))
-    with use_database():
-        for e in load_entities(cfg, day):
-            n, last = e.ledger.sql("SELECT count(*), max(date) FROM ledger")[0]
-            print(f"entity   {e.key} ({e.name}): {n} ledger rows, last {last}")
-    roles = [r.name for r in chosen]
-    check_delivery(cfg, roles)
-    for r in roles:
-        print(f"role     {r}: to {', '.join(cfg.recipients(r))}")
-    for name, sender in make_senders(cfg):
-        sender.check()
-        print(f"sender   {name}: ok")
+    items = run_checks(cfg, parse_date(as_of))
+    code = max((i["exit_code"] for i in items), default=0)
+    if as_json:
+        deliveries = [d for i in items for d in i.get("delivery") or []]
+        print_json(
+            {
+                "schema": f"execreport.check/{SCHEMA_VERSION}",
+                "command": "check",
+                "config": str(cfg.path),
+                "ok": code == 0,
+                "exit_code": code,
+                "checks": [{k: v for k, v in i.items() if k != "delivery"} for i in items],
+                "deliveries": deliveries,
+            }
+        )
+    else:
+        from .console import shorten, width
+
+        for i in items:
+            if i["status"] == "ok":
+                head = f"{i['kind']:<8} {i['name']}: "
+                if i.get("delivery"):
+                    to = i["delivery"][0]["recipients"]
+                    text = "to " + shorten(to, max(width() - len(head) - 3, 20))
+                else:
+                    text = i["detail"]
+                print(head + text)
+        for i in items:
+            if i["status"] != "ok":
+                print(f"execreport: error: {i['detail']}", file=sys.stderr)
+        bad = sum(1 for i in items if i["status"] != "ok")
+        if bad > 1:  # one problem is its own line; several are counted
+            print(
+                f"execreport: error: check found {bad} problems",
+                file=sys.stderr,
+            )
+    if code:
+        raise typer.Exit(code)
 
 
 templates_app = typer.Typer(
@@ -495,6 +776,7 @@ def _template_roles(cfg: Any, role: str | None) -> list[Any]:
 
 @templates_app.command("list")
 @friendly
+@logged
 def templates_list(
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
@@ -520,8 +802,9 @@ def templates_list(
 
 @templates_app.command("show")
 @friendly
+@logged
 def templates_show(
-    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="The role, e.g. cfo.")],
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     variables: Annotated[
@@ -551,8 +834,9 @@ def templates_show(
 
 @templates_app.command("export")
 @friendly
+@logged
 def templates_export(
-    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="The role, e.g. cfo.")],
     to: Annotated[
         Path | None,
         typer.Option(
@@ -584,14 +868,22 @@ def templates_export(
 
 @app.command()
 @friendly
+@logged
 def history(
-    role: Annotated[str | None, typer.Argument(help="Only this role.")] = None,
+    role: Annotated[str | None, typer.Argument(metavar="ROLE", help="Only this role.")] = None,
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     new_archive: NewArchiveOpt = False,
 ) -> None:
-    """Every archived version: number, built at, as_of, hash, and its deliveries."""
+    """Every archived version: number, built at, as_of, hash, and its deliveries.
+
+    Examples:
+
+      execreport history cfo
+
+      execreport history --json
+    """
     from .pipeline import history as archive_history
 
     rows = archive_history(setup(config, env_file, new_archive), role)
@@ -621,14 +913,20 @@ def history(
 
 @app.command()
 @friendly
+@logged
 def show(
-    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
-    version: Annotated[int | None, typer.Argument(help="The version (default: latest).")] = None,
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="The role, e.g. cfo.")],
+    version: Annotated[
+        int | None, typer.Argument(metavar="VERSION", help="The version (default: latest).")
+    ] = None,
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     new_archive: NewArchiveOpt = False,
 ) -> None:
-    """Print an archived version's Markdown."""
+    """Print an archived version's Markdown.
+
+    Example: execreport show cfo 3
+    """
     from .pipeline import archived_version
 
     cfg = setup(config, env_file, new_archive)
@@ -637,23 +935,89 @@ def show(
 
 @app.command()
 @friendly
+@logged
 def diff(
-    role: Annotated[str, typer.Argument(help="The role, e.g. cfo.")],
-    v1: Annotated[int | None, typer.Argument(help="The older version.")] = None,
-    v2: Annotated[int | None, typer.Argument(help="The newer version (default: latest).")] = None,
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="The role, e.g. cfo.")],
+    v1: Annotated[int | None, typer.Argument(metavar="V1", help="The older version.")] = None,
+    v2: Annotated[
+        int | None, typer.Argument(metavar="V2", help="The newer version (default: latest).")
+    ] = None,
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     stat: Annotated[bool, typer.Option("--stat", help="One line per changed section.")] = False,
     new_archive: NewArchiveOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """A unified diff of two versions' Markdown (default: the last two)."""
-    from .pipeline import diff_versions
+    """A unified diff of two versions' Markdown (default: the last two). Fewer than two
+    versions: says so and exits 1.
+
+    Examples:
+
+      execreport diff cfo
+
+      execreport diff cfo 2 5 --stat
+
+      execreport diff cfo --json
+    """
+    from .console import print_diff
+    from .pipeline import diff_document
 
     cfg = setup(config, env_file, new_archive)
-    sys.stdout.write(diff_versions(cfg, role, v1, v2, stat=stat))
+    doc = diff_document(cfg, role, v1, v2, stat=stat)
+    if as_json:
+        print_json({"schema": f"execreport.diff/{SCHEMA_VERSION}", "command": "diff", **doc})
+        return
+    print_diff(doc["diff"])
 
 
 _commands_added = False
+
+
+def _help_only(argv: list[str]) -> bool:
+    """`execreport --help` (or `--version`) with no third-party plugin installed: loading
+    the built-in plugins (pydantic, the roles) would only slow the help down, and none of
+    them adds a command."""
+    if not argv or any(a not in ("--help", "-h", "--version") for a in argv):
+        return False
+    from importlib.metadata import entry_points
+
+    from .plugin_manager import ENTRY_POINT_GROUP, _allowlist, _norm
+
+    allowed = _allowlist()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else ep.name
+        if allowed is None or _norm(dist) in allowed:
+            return False
+    return True
+
+
+def invoke(args: list[str] | None) -> int:
+    """Run the app; click's usage errors become the project's one line (exit 2)."""
+    try:  # newer typer carries its own copy of click
+        from typer._click import exceptions as click  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - typer on the click package
+        from click import exceptions as click  # type: ignore[no-redef]
+
+    no_args = getattr(click, "NoArgsIsHelpError", None)
+    try:
+        rv = app(args=args, prog_name="execreport", standalone_mode=False)
+    except click.UsageError as exc:
+        if no_args is not None and isinstance(exc, no_args):
+            print(exc.format_message())
+            return 0
+        where = exc.ctx.command_path if exc.ctx is not None else "execreport"
+        print(
+            f"execreport: error: {exc.format_message().rstrip('.')} (see {where} --help)",
+            file=sys.stderr,
+        )
+        return 2
+    except click.ClickException as exc:
+        print(f"execreport: error: {exc.format_message()}", file=sys.stderr)
+        return exc.exit_code
+    except click.Abort:
+        print("execreport: error: interrupted", file=sys.stderr)
+        return 130
+    return rv if isinstance(rv, int) else 0
 
 
 def main(event: dict[str, Any] | None = None, context: Any = None) -> Any:
@@ -664,18 +1028,26 @@ def main(event: dict[str, Any] | None = None, context: Any = None) -> Any:
     from .plugin_manager import get_plugin_manager
 
     global _commands_added
+    argv = sys.argv[1:] if event is None else [str(a) for a in event.get("args", ["run"])]
     try:
-        if not _commands_added:  # a warm Lambda calls main again: add plugin commands once
+        if not _commands_added and not _help_only(
+            argv
+        ):  # a warm Lambda calls main again: add plugin commands once
             get_plugin_manager().hook.register_commands(app=app)
             _commands_added = True
     except ExecReportError as exc:
         print(f"execreport: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
+    from .console import reset
+
+    reset()
     if event is None:
-        return app()
+        raise SystemExit(invoke(None))
     args = [str(a) for a in event.get("args", ["run"])]
     try:
-        app(args=args, prog_name="execreport")
+        code = invoke(args)
+        if code:
+            return {"exit_code": code}
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return {"exit_code": code}

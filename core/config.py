@@ -141,6 +141,14 @@ def _addresses(value: Any) -> Any:
 Address = Annotated[str, AfterValidator(check_address)]
 
 
+def currency_code(value: Any) -> str:
+    """An ISO 4217 code, three letters ("usd" reads as "USD")."""
+    text = str(value).strip().upper()
+    if len(text) != 3 or not text.isalpha() or not text.isascii():
+        raise ValueError(f"{value!r} is not a currency code (three letters, e.g. USD, EUR)")
+    return text
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -152,6 +160,53 @@ class ReportSettings(_Strict):
     stale_after_days: int = Field(default=45, ge=1)
     # a folder of templates that replace or extend the built-in ones (docs/templates.md)
     templates: str | None = None
+    # the currency of consolidated sums; an entity in another one needs a [report.fx] rate
+    currency: str = "USD"
+    # [report.fx]: `date = "YYYY-MM-DD"` and one rate a currency, `EUR = "1.08"`: how many
+    # units of `currency` one unit of it is worth, on that date
+    fx: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        return currency_code(value)
+
+    @field_validator("fx")
+    @classmethod
+    def _rates(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from decimal import Decimal, InvalidOperation
+
+        out: dict[str, Any] = {}
+        for key, raw in value.items():
+            if key == "date":
+                try:
+                    out["date"] = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+                except ValueError:
+                    raise ValueError(f"date: {raw!r} is not a date (YYYY-MM-DD)") from None
+                continue
+            code = currency_code(key)
+            if not isinstance(raw, str | int) or isinstance(raw, bool):
+                raise ValueError(f'{key}: give the rate as a string, {key} = "1.08"')
+            try:
+                rate = Decimal(str(raw).strip())
+            except InvalidOperation:
+                raise ValueError(f"{key}: {raw!r} is not a number") from None
+            if not rate.is_finite() or rate <= 0:
+                raise ValueError(f"{key}: {raw!r} is not a positive rate")
+            out[code] = rate
+        if len(out) > ("date" in out) and "date" not in out:
+            raise ValueError('the rates need the date they are from: date = "YYYY-MM-DD"')
+        return out
+
+    def rate(self, code: str) -> Any:
+        """Units of `currency` one unit of `code` is worth: 1 for the report's own currency,
+        None when [report.fx] has no rate for it."""
+        from decimal import Decimal
+
+        code = code.upper()
+        if code == self.currency:
+            return Decimal(1)
+        return self.fx.get(code)
 
     @field_validator("period")
     @classmethod

@@ -217,16 +217,31 @@ class Ledger:
         return cls(con, schema, source=None)
 
     @classmethod
-    def consolidate(cls, ledgers: Sequence[Ledger]) -> Ledger:
-        """One ledger over all `ledgers`, their rows told apart by the `entity` column."""
+    def consolidate(cls, ledgers: Sequence[Ledger], rates: Sequence[Any] | None = None) -> Ledger:
+        """One ledger over all `ledgers`, their rows told apart by the `entity` column.
+
+        `rates`, one a ledger: None keeps its amounts as they are; a Decimal multiplies them
+        (an entity in another currency, converted at a stated rate; rounded to the cent)."""
+        from decimal import Decimal
+
         con = current_database()
         schema = f"c{next(_schemas)}"
         con.execute(f"CREATE SCHEMA {schema}")
         parts = []
-        for ledger in ledgers:
+        for i, ledger in enumerate(ledgers):
             if ledger._root is not con:  # a source that kept its own database: copy it in
                 ledger = _copy_into(con, ledger)
-            parts.append(f"SELECT * FROM {ledger.schema}.ledger_lines")
+            rate = rates[i] if rates is not None else None
+            if rate is None or Decimal(rate) == 1:
+                parts.append(f"SELECT * FROM {ledger.schema}.ledger_lines")
+                continue
+            factor = Decimal(rate)
+            if not factor.is_finite() or factor <= 0:
+                raise ValueError(f"rate {rate!r} is not a positive number")
+            parts.append(
+                f"SELECT * REPLACE (CAST(round(amount * CAST('{factor}' AS DECIMAL(18,8)), 2) "
+                f"AS DECIMAL(18,2)) AS amount) FROM {ledger.schema}.ledger_lines"
+            )
         if parts:
             union = " UNION ALL BY NAME ".join(parts)
             con.execute(f"CREATE VIEW {schema}.ledger_lines AS {union}")

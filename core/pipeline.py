@@ -17,7 +17,14 @@ Progress = Callable[[str], None]
 
 
 def stderr_progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    """Progress as an INFO log line (see core/console.py); plain stderr without logging."""
+    import logging
+
+    logger = logging.getLogger("execreport")
+    if logger.handlers:
+        logger.info(text)
+    else:
+        print(text, file=sys.stderr, flush=True)
 
 
 def quiet(text: str) -> None:
@@ -152,7 +159,15 @@ def build(
     if consolidate and only and any(getattr(r, "consolidates", False) for r in roles):
         roles = _ordered([*roles, *(r for r in enabled_roles(config) if r.name not in wanted)])
     with use_database():
-        entities = load_entities(config, day, progress)
+        loaded = load_entities(config, day, progress)
+        money = currency_plan(config, loaded)
+        # the roles see every entity in [report] currency: converted at its stated rate, or
+        # (no rate) not at all, so that nothing in another currency is summed as dollars
+        entities = [
+            convert_entity(e, money.rates[e.key], money.currency) if e.key in money.rates else e
+            for e in loaded
+            if e.key not in money.left_out
+        ]
         consolidated = Ledger.consolidate([e.ledger for e in entities])
         board = [
             Task.model_validate(t) if not isinstance(t, Task) else t
@@ -192,6 +207,8 @@ def build(
                 raise ExecReportError(
                     f"role {role.name!r} returned {type(report).__name__}, not a Report"
                 )
+            report.findings.extend(money.findings())
+            report.sections.extend(money.sections(loaded, day))
             if "priority" not in report.model_fields_set:
                 report.priority = role.priority
             if not report.subject:
@@ -208,11 +225,126 @@ def build(
                 if section is not None:
                     report.sections.insert(0, section)
             pm.hook.report_built(report=report, ctx=ctx)
-            rendered = render(report, as_of=day, period=period, entities=entities)
+            rendered = render(
+                report, as_of=day, period=period, entities=entities, currency_note=money.note
+            )
             items.append(Built(role=role, report=report, rendered=rendered))
     items = [b for b in items if b.role.name in wanted]
+    entities = loaded
     items.sort(key=lambda b: (not b.critical, b.role.priority, b.role.name))
     return Build(as_of=day, period=period, entities=entities, items=items)
+
+
+@dataclass
+class CurrencyPlan:
+    """How each entity's money enters the consolidated ledger: as it is (the report's
+    currency), converted at a stated [report.fx] rate, or left out (no rate)."""
+
+    currency: str
+    rates: dict[str, Any] = field(default_factory=dict)  # entity key -> rate (converted)
+    left_out: dict[str, str] = field(default_factory=dict)  # entity key -> its currency
+    names: dict[str, str] = field(default_factory=dict)
+    note: str = ""  # the sentence every report states, when anything was converted
+
+    def findings(self) -> list[Any]:
+        from .models import Finding, Severity
+
+        return [
+            Finding(
+                severity=Severity.warning,
+                entity=key,
+                message=(
+                    f"{self.names[key]} reports in {code} and [report.fx] has no {code} rate: "
+                    f"its figures are left out of every {self.currency} figure in this report "
+                    f'(set [report.fx] {code} = "RATE" and date = "YYYY-MM-DD" to include them)'
+                ),
+            )
+            for key, code in self.left_out.items()
+        ]
+
+    def sections(self, entities: list[Any], as_of: date) -> list[Any]:
+        """For each entity left out, its own figures in its own currency, never summed with
+        the others: money in, money out and the net, over the report's last 90 days."""
+        from datetime import timedelta
+
+        from .models import Section
+        from .render import md_escape
+        from .render import money as fmt
+
+        out = []
+        start = as_of - timedelta(days=89)
+        for e in entities:
+            code = self.left_out.get(e.key)
+            if code is None:
+                continue
+            got, spent = e.ledger.sql(
+                "SELECT coalesce(sum(amount) FILTER (WHERE amount > 0), 0), "
+                "coalesce(sum(amount) FILTER (WHERE amount < 0), 0) FROM ledger "
+                "WHERE date BETWEEN ? AND ?",
+                [start, as_of],
+            )[0]
+            body = "\n".join(
+                [
+                    f"{md_escape(e.name)} reports in {code}; with no [report.fx] rate its "
+                    f"figures are shown here in {code} only and are in no total above.",
+                    "",
+                    f"| {start.isoformat()} to {as_of.isoformat()} | {code} |",
+                    "|---|---:|",
+                    f"| Money in | {md_escape(fmt(got, code))} |",
+                    f"| Money out | {md_escape(fmt(spent, code))} |",
+                    f"| Net | {md_escape(fmt(got + spent, code))} |",
+                ]
+            )
+            out.append(Section(heading=f"{e.name} in {code} (not consolidated)", body=body))
+        return out
+
+
+def convert_entity(e: Any, rate: Any, home: str) -> Any:
+    """The entity with its money in `home` currency: ledger amounts, opening cash, asset
+    values and stack costs multiplied by `rate` (rounded to the cent)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from .ledger import Ledger
+
+    def conv(value: Any) -> Any:
+        if value is None:
+            return None
+        return (Decimal(value) * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    ledger = Ledger.consolidate([e.ledger], [rate])
+    ledger.source = e.ledger.source
+    return e.model_copy(
+        update={
+            "currency": home,
+            "ledger": ledger,
+            "finance": e.finance.model_copy(update={"opening_cash": conv(e.finance.opening_cash)}),
+            "assets": [a.model_copy(update={"value": conv(a.value)}) for a in e.assets],
+            "stack": [s.model_copy(update={"monthly_cost": conv(s.monthly_cost)}) for s in e.stack],
+        }
+    )
+
+
+def currency_plan(config: Config, entities: list[Any]) -> CurrencyPlan:
+    """Never sum an entity in another currency as if it were in the report's: convert it
+    at the configured dated rate (stated in the report), or leave it out with a finding."""
+    home = config.report.currency
+    plan = CurrencyPlan(currency=home)
+    stated = []
+    for e in entities:
+        code = str(getattr(e, "currency", home) or home).upper()
+        plan.names[e.key] = e.name
+        if code == home:
+            continue
+        rate = config.report.rate(code)
+        if rate is None:
+            plan.left_out[e.key] = code
+            continue
+        plan.rates[e.key] = rate
+        stated.append(f"{e.name} ({code}) at 1 {code} = {rate} {home}")
+    if stated:
+        day = config.report.fx["date"].isoformat()
+        plan.note = f"Amounts in {home}; converted: {', '.join(stated)} (rates of {day})."
+    return plan
 
 
 def template_folder(config: Config) -> Any:
@@ -456,6 +588,8 @@ def _deliver_planned(
             sender.check()  # raises DeliveryError before anything went out
             checked.add(name)
     stopped = ""
+    to_send = sum(1 for _, _, _, d in planned if d.id not in skip)
+    done = 0
     for v, name, sender, d in planned:
         base = dict(role=v.role, version=v.version, sender=name, recipients=d.recipients)
         if stopped:
@@ -466,8 +600,17 @@ def _deliver_planned(
             outcomes.append(Outcome(**base, status=status, detail=detail))
             continue
         message = message_for(config, v, name, d.recipients, bcc)
+        done += 1
         if hasattr(sender, "wait"):
+            bucket = getattr(sender, "bucket", None)
+            pause = _pacing_wait(bucket)
+            if pause > 0.05:
+                progress(
+                    f"pacing {name}: waiting {pause:.1f}s before {v.role} v{v.version} "
+                    f"({done} of {to_send}, {to_send - done} left after it)"
+                )
             sender.wait()  # pacing happens before the row is taken: a kill here loses nothing
+        progress(f"sending {done} of {to_send}: {v.role} v{v.version} via {name}")
         if not archive.claim(d.id, resend=resend):
             now = archive.delivery(d.id)
             if now is not None and now.status == "sending":
@@ -509,6 +652,15 @@ def _deliver_planned(
         outcomes.append(Outcome(**base, status="sent", detail=receipt.message_id))
         pm.hook.message_sent(message=message, receipt=receipt)
     return outcomes
+
+
+def _pacing_wait(bucket: Any) -> float:
+    """How long the sender's token bucket will make the next message wait (0.0: none)."""
+    try:
+        bucket._refill()
+        return max(0.0, (min(1.0, bucket.capacity) - bucket.tokens) / bucket.rate)
+    except Exception:
+        return 0.0
 
 
 # -- guards -----------------------------------------------------------------------------
@@ -867,19 +1019,57 @@ def diff_versions(
     config: Config, role: str, v1: int | None = None, v2: int | None = None, *, stat: bool = False
 ) -> str:
     """A unified diff of two versions' Markdown (default: the last two)."""
+    return diff_document(config, role, v1, v2, stat=stat)["diff"]
+
+
+def diff_document(
+    config: Config, role: str, v1: int | None = None, v2: int | None = None, *, stat: bool = False
+) -> dict[str, Any]:
+    """The two versions compared (number, as_of, hash, deliveries) and their diff. Fewer
+    than two versions to compare is an error (exit 1), not an empty diff."""
     from .archive import diff_markdown
 
     with open_archive(config) as archive:
         versions = archive.versions(role)
-    if not versions:
-        raise ExecReportError(f"{archive_path(config)}: no versions of role {role!r}")
-    numbers = [v.version for v in versions]
-    new = v2 or numbers[-1]
-    old = v1 or (numbers[-2] if len(numbers) > 1 else numbers[-1])
-    by = {v.version: v for v in versions}
-    for n in (old, new):
-        if n not in by:
+        if not versions:
+            raise ExecReportError(f"{archive_path(config)}: no versions of role {role!r}")
+        numbers = [v.version for v in versions]
+        if len(numbers) < 2 and v1 is None:
             raise ExecReportError(
-                f"role {role!r} has no version {n} (versions: {', '.join(map(str, numbers))})"
+                f"role {role!r} has only version {numbers[0]} in {archive_path(config)}: "
+                "diff needs two versions to compare"
             )
-    return diff_markdown(by[old], by[new], stat=stat)
+        new = v2 or numbers[-1]
+        old = v1 or (numbers[-2] if new == numbers[-1] else new - 1)
+        by = {v.version: v for v in versions}
+        for n in (old, new):
+            if n not in by:
+                raise ExecReportError(
+                    f"role {role!r} has no version {n} (versions: {', '.join(map(str, numbers))})"
+                )
+
+        def side(v: Any) -> dict[str, Any]:
+            return {
+                "version": v.version,
+                "as_of": v.as_of,
+                "content_hash": v.content_hash,
+                "deliveries": [
+                    {
+                        "role": v.role,
+                        "version": v.version,
+                        "sender": d.sender,
+                        "status": d.status,
+                        "recipients": [bare_address(a) for a in d.recipients],
+                    }
+                    for d in archive.deliveries(report_id=v.id)
+                ],
+            }
+
+        text = diff_markdown(by[old], by[new], stat=stat)
+        return {
+            "role": role,
+            "old": side(by[old]),
+            "new": side(by[new]),
+            "changed": by[old].content_hash != by[new].content_hash,
+            "diff": text,
+        }

@@ -37,7 +37,14 @@ _distributions: dict[str, tuple[str, str]] = {}
 
 
 def warn(text: str) -> None:
-    print(f"execreport: warning: {text}", file=sys.stderr)
+    """A warning log line (with its timestamp when the output is not a terminal)."""
+    import logging
+
+    logger = logging.getLogger("execreport")
+    if logger.handlers:
+        logger.warning(text)
+    else:  # logging not set up (a library caller): the plain line as before
+        print(f"execreport: warning: {text}", file=sys.stderr)
 
 
 def _allowlist() -> set[str] | None:

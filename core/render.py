@@ -47,15 +47,44 @@ def md_escape(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
+# ISO 4217 code -> (symbol written before the amount, decimals). A code not listed is
+# written after the amount ("1,234.56 CHF"). A table, not Babel: see docs/cli.md, "Money".
+CURRENCIES: dict[str, tuple[str, int]] = {
+    "USD": ("$", 2),
+    "EUR": ("€", 2),
+    "GBP": ("£", 2),
+    "CAD": ("CA$", 2),
+    "AUD": ("A$", 2),
+    "NZD": ("NZ$", 2),
+    "MXN": ("MX$", 2),
+    "JPY": ("¥", 0),
+    "CNY": ("CN¥", 2),
+    "INR": ("₹", 2),
+    "KRW": ("₩", 0),
+    "BRL": ("R$", 2),
+    "HKD": ("HK$", 2),
+    "SGD": ("SGD ", 2),
+}
+
+
 def money(value: Any, currency: str = "$") -> str:
-    """`$1,234.56` / `-$1,234.56`; `n/a` for None."""
+    """`$1,234.56` / `-$1,234.56`; `n/a` for None. `currency` is a symbol ("$") or an ISO
+    code: `money(x, "EUR")` is `€1,234.56`, `money(x, "JPY")` `¥1,235`, `money(x, "CHF")`
+    `1,234.56 CHF`."""
     if value is None:
         return "n/a"
     from decimal import ROUND_HALF_UP, Decimal
 
-    d = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    symbol, places, after = currency, 2, ""
+    if len(currency) == 3 and currency.isascii() and currency.isalpha():
+        code = currency.upper()
+        if code in CURRENCIES:
+            symbol, places = CURRENCIES[code]
+        else:
+            symbol, after = "", f" {code}"
+    d = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     sign = "-" if d < 0 else ""
-    return f"{sign}{currency}{abs(d):,.2f}"
+    return f"{sign}{symbol}{abs(d):,.{places}f}{after}"
 
 
 @dataclass(frozen=True)
@@ -67,11 +96,15 @@ class Rendered:
     base: str = ""
 
 
-def to_markdown(report: Any, *, as_of: date, period: str, entities: list[Any]) -> str:
+def to_markdown(
+    report: Any, *, as_of: date, period: str, entities: list[Any], currency_note: str = ""
+) -> str:
     """The canonical document: title, summary, findings, sections, actions."""
     lines = [f"# {md_escape(report.title)}", ""]
     names = ", ".join(md_escape(e.name) for e in entities)
     lines += [f"**{md_escape(period)}**, as of {as_of.isoformat()}. Entities: {names}.", ""]
+    if currency_note:  # an entity in another currency, converted at a stated rate
+        lines += [md_escape(currency_note), ""]
     counts = {s: sum(1 for f in report.findings if f.severity == s) for s in _SEVERITIES}
     if report.findings:
         summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
@@ -184,8 +217,12 @@ def to_text(markdown_text: str) -> str:
     return markdown_text
 
 
-def render(report: Any, *, as_of: date, period: str, entities: list[Any]) -> Rendered:
-    md = to_markdown(report, as_of=as_of, period=period, entities=entities)
+def render(
+    report: Any, *, as_of: date, period: str, entities: list[Any], currency_note: str = ""
+) -> Rendered:
+    md = to_markdown(
+        report, as_of=as_of, period=period, entities=entities, currency_note=currency_note
+    )
     stable = report.model_copy(
         update={
             "sections": [
@@ -195,5 +232,7 @@ def render(report: Any, *, as_of: date, period: str, entities: list[Any]) -> Ren
             ]
         }
     )
-    base = to_markdown(stable, as_of=as_of, period=period, entities=entities)
+    base = to_markdown(
+        stable, as_of=as_of, period=period, entities=entities, currency_note=currency_note
+    )
     return Rendered(markdown=md, html=to_html(md, report.title), text=to_text(md), base=base)

@@ -163,8 +163,12 @@ def table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Any:
 def _helpers() -> dict[str, Any]:
     from .render import money
 
-    def money_filter(value: Any, currency: str = "$") -> Any:
-        return safe(md_text(money(value, currency)))
+    def money_filter(value: Any, currency: Any = "$") -> Any:
+        # a symbol ("$"), an ISO code ("EUR") or an entity (its `currency`): amounts read
+        # from an entity's own ledger are in its currency; the consolidated `ledger` is in
+        # [report] currency (other currencies converted at [report.fx] rates, or left out)
+        code = getattr(currency, "currency", currency)
+        return safe(md_text(money(value, str(code or "$"))))
 
     def md(value: Any) -> Any:
         return safe(md_text(value))
@@ -448,7 +452,8 @@ STANDARD_VARIABLES = {
     "settings": "the role's `[roles.<name>]` table",
     "section": "`{% call section(heading) %}body{% endcall %}` records a section",
     "table": "`table(header, rows)`: a Markdown table, every cell escaped",
-    "money": "`money(value)` or `value|money`: `$1,234.56`, `n/a` for none",
+    "money": "`money(value)` or `value|money`: `$1,234.56`, `n/a` for none; "
+    "`value|money(entity)` or `value|money('EUR')`: `€1,234.56`",
     "md": "`md(text)`: escape text explicitly (values are escaped when printed anyway)",
     "safe_markdown": "`safe_markdown(text)` or `text|safe`: Markdown printed as it is",
 }
