@@ -194,6 +194,16 @@ def test_a_permanent_bounce_is_recorded_told_once_and_suppresses_the_next_versio
     text = notice["raw_data"]
     for part in ("cfo v1", CFO, "User unknown"):
         assert part in text
+    # the CEO report says how the last reports reached their readers: 6 recipients (cfo's
+    # two, exec@ for each of the other four roles), 1 delivered, 1 bounced, 4 without event
+    ceo = cli(config, server, "build", "-r", "ceo")
+    assert ceo.returncode == 0, ceo.stderr
+    assert "## Delivery health" in ceo.stdout
+    assert (
+        "Of 6 recipients of the last delivered versions, 1 confirmed delivery, 1 bounced and "
+        "0 complained; 4 have no event yet. 1 address is suppressed and skipped by later runs."
+    ) in ceo.stdout
+    assert "| cfo | v1 | 2 | 1 | 1 | 0 | 0 | 0 |" in ceo.stdout
 
     # the same bounce again, a Delivery for the bounced address after the bounce, and a
     # message that is not JSON at all
