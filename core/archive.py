@@ -388,6 +388,12 @@ class Archive:
             raise ExecReportError(f"{self.path}: is a folder, not an archive file")
         try:
             empty = self.path.exists() and self.path.stat().st_size == 0
+            # another run may have made the file this instant and not yet written its
+            # header: an empty file refused is one that stays empty for a moment
+            deadline = time.monotonic() + 1.0
+            while empty and not new and time.monotonic() < deadline:
+                time.sleep(0.05)
+                empty = self.path.exists() and self.path.stat().st_size == 0
         except OSError as exc:
             raise ExecReportError(f"{self.path}: cannot open the archive: {exc}") from None
         if empty and not new:

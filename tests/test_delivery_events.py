@@ -233,6 +233,13 @@ def test_a_permanent_bounce_is_recorded_told_once_and_suppresses_the_next_versio
     assert "cfo" in line and CFO in line and "permanent bounce on cfo v1" in line
     assert "User unknown" in line
 
+    # the plan says so too, and plans nothing again for the controller
+    plan = cli(config, server, "run", "--dry-run")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    cfo_rows = [ln for ln in plan.stdout.splitlines() if " cfo " in f" {ln} "]
+    assert any(" suppressed " in ln and CFO in ln for ln in cfo_rows)
+    assert any(" skipped " in ln and CONTROLLER in ln for ln in cfo_rows)
+
     listed = cli(config, server, "suppression", "list", "--json")
     assert [s["address"] for s in json.loads(listed.stdout)] == [CFO]
     shown = cli(config, server, "show", "cfo", "1", "--recipients")
