@@ -5,6 +5,7 @@ shape) or a raw-message-delivery subscription, as SES event publishing puts them
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import urllib.parse
@@ -265,8 +266,24 @@ def test_raw_message_delivery_and_the_older_notification_type(
     queue.publish(delivery_event(cfo_id, CFO, CONTROLLER, field="notificationType"))
     body = queue.sqs.receive_message(QueueUrl=queue.url, VisibilityTimeout=0)["Messages"][0]
     assert json.loads(body["Body"])["notificationType"] == "Delivery"  # raw: no envelope
-    read = cli(config, server, "events")
+    skipped = cli(config, server, "send", "--no-events")
+    assert skipped.returncode == 0, skipped.stderr
+    assert queue.left() == 1 and state_of(history(config, server), 1, CFO)["state"] == "sent"
+    # the message is deleted only once its events are committed: at the delete request,
+    # the archive already holds them
+    at_delete: list[int] = []
+
+    def look(method: str, path: str, body: bytes):
+        if b"ReceiptHandle" in body and b"Entries" in body:
+            db = sqlite3.connect(tmp_path / "archive.sqlite3")
+            at_delete.append(db.execute("SELECT count(*) FROM recipient_states").fetchone()[0])
+            db.close()
+        return None
+
+    with cd.fault_proxy(server.url, look) as proxy:
+        read = cli(config, server, "events", url=proxy.url)
     assert read.returncode == 0, read.stderr
+    assert at_delete == [2]
     rows = history(config, server)
     assert state_of(rows, 1, CFO)["state"] == "delivered"
     assert state_of(rows, 1, CONTROLLER)["state"] == "delivered"
