@@ -18,7 +18,7 @@ FOLDER = Path(__file__).parent / "report_templates"
 def figures(archive: Any, roles: list[str]) -> dict[str, Any] | None:
     """Per role, the counts for its last delivered version; None when no event was ever
     recorded (events are not configured)."""
-    if archive is None or not archive.has_events:
+    if archive is None or not getattr(archive, "has_events", False):
         return None
     if archive.db.execute("SELECT 1 FROM recipient_states LIMIT 1").fetchone() is None:
         return None

@@ -395,7 +395,7 @@ class Planned:
 
 
 def _suppressions(archive: Any) -> dict[str, Any]:
-    return archive.suppressions() if archive is not None and archive.has_events else {}
+    return archive.suppressions() if getattr(archive, "has_events", False) else {}
 
 
 def _without_suppressed(
@@ -459,7 +459,7 @@ def _retries_due(archive: Any, v: Any, name: str, sender: Any, keep: list[str]) 
     """The recipients of `v` whose last copy through `name` bounced transiently, with
     retries left (`max_transient_retries`), as configured."""
     limit = int(getattr(sender, "max_transient_retries", 0) or 0)
-    if archive is None or not v.id or limit <= 0 or not archive.has_events:
+    if not v.id or limit <= 0 or not getattr(archive, "has_events", False):
         return []
     by_bare = {bare_address(a).lower(): a for a in keep}
     out = []
