@@ -26,7 +26,7 @@ from typing import Any
 
 from .errors import ExecReportError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # how long a taken row stays its owner's without a renewal (seen from another host)
 LEASE_SECONDS = 120.0
@@ -81,6 +81,56 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE deliveries ADD COLUMN owner_started TEXT;
     ALTER TABLE deliveries ADD COLUMN lease_until REAL;
     """,
+    # per-recipient SES events: each message id sent (a delivery may be several SES calls,
+    # and a resend gives a row a new id), each event once, each (version, recipient)'s last
+    # state, and the local suppression list
+    4: """
+    CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL UNIQUE,
+        delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+        sent_at TEXT NOT NULL
+    );
+    CREATE TABLE recipient_events (
+        id INTEGER PRIMARY KEY,
+        event_key TEXT NOT NULL UNIQUE,
+        message_id TEXT NOT NULL,
+        delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+        recipient TEXT NOT NULL,
+        state TEXT NOT NULL,
+        bounce_type TEXT,
+        diagnostic TEXT,
+        event_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE TABLE recipient_states (
+        report_id INTEGER NOT NULL REFERENCES reports (id),
+        recipient TEXT NOT NULL,
+        delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+        message_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        bounce_type TEXT,
+        diagnostic TEXT,
+        event_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        retries INTEGER NOT NULL DEFAULT 0,
+        notified_at TEXT,
+        PRIMARY KEY (report_id, recipient)
+    );
+    CREATE TABLE suppressions (
+        address TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        diagnostic TEXT,
+        role TEXT,
+        version INTEGER,
+        message_id TEXT,
+        added_at TEXT NOT NULL
+    );
+    INSERT OR IGNORE INTO messages (message_id, delivery_id, sent_at)
+        SELECT message_id, id, updated_at FROM deliveries
+        WHERE message_id IS NOT NULL AND message_id != '' AND instr(message_id, ',') = 0
+        ORDER BY id;
+    """,
 }
 
 
@@ -121,6 +171,42 @@ _COLUMNS = {
         "owner_host",
         "owner_started",
         "lease_until",
+    ),
+    # schema 4
+    "messages": ("seq", "message_id", "delivery_id", "sent_at"),
+    "recipient_events": (
+        "id",
+        "event_key",
+        "message_id",
+        "delivery_id",
+        "recipient",
+        "state",
+        "bounce_type",
+        "diagnostic",
+        "event_at",
+        "recorded_at",
+    ),
+    "recipient_states": (
+        "report_id",
+        "recipient",
+        "delivery_id",
+        "message_id",
+        "state",
+        "bounce_type",
+        "diagnostic",
+        "event_at",
+        "updated_at",
+        "retries",
+        "notified_at",
+    ),
+    "suppressions": (
+        "address",
+        "reason",
+        "diagnostic",
+        "role",
+        "version",
+        "message_id",
+        "added_at",
     ),
 }
 
@@ -320,6 +406,12 @@ class Archive:
             raise ExecReportError(f"{self.path}: is a folder, not an archive file")
         try:
             empty = self.path.exists() and self.path.stat().st_size == 0
+            # another run may have made the file this instant and not yet written its
+            # header: an empty file refused is one that stays empty for a moment
+            deadline = time.monotonic() + 1.0
+            while empty and not new and time.monotonic() < deadline:
+                time.sleep(0.05)
+                empty = self.path.exists() and self.path.stat().st_size == 0
         except OSError as exc:
             raise ExecReportError(f"{self.path}: cannot open the archive: {exc}") from None
         if empty and not new:
@@ -419,6 +511,8 @@ class Archive:
                 for statement in _MIGRATIONS[version].split(";"):
                     if statement.strip():
                         self.db.execute(statement)
+                if version in _MIGRATION_STEPS:
+                    _MIGRATION_STEPS[version](self.db)
                 self.db.execute(f"PRAGMA user_version = {version}")
                 self.db.execute("COMMIT")
             except BaseException:
@@ -612,11 +706,27 @@ class Archive:
         )
 
     def mark_sent(self, delivery_id: int, message_id: str) -> None:
-        self.db.execute(
-            "UPDATE deliveries SET status = 'sent', message_id = ?, error = NULL, updated_at = ? "
-            "WHERE id = ?",
-            (message_id, _now(), delivery_id),
-        )
+        now = _now()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(
+                "UPDATE deliveries SET status = 'sent', message_id = ?, error = NULL, "
+                "updated_at = ? WHERE id = ?",
+                (message_id, now, delivery_id),
+            )
+            # every provider id (a list split into several SES calls has several) maps back
+            # to this row: delivery events name the id of their own message
+            for one in _message_ids(message_id):
+                self.db.execute(
+                    "INSERT OR IGNORE INTO messages (message_id, delivery_id, sent_at) "
+                    "VALUES (?, ?, ?)",
+                    (one, delivery_id, now),
+                )
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
 
     def mark_failed(self, delivery_id: int, error: str, *, status: str = "failed") -> None:
         self.db.execute(
@@ -688,6 +798,295 @@ class Archive:
             (role, sender, json.dumps(sorted(recipients))),
         ).fetchone()
         return _version(row) if row else None
+
+    # -- recipient events (schema 4) ------------------------------------------------------
+    @property
+    def has_events(self) -> bool:
+        """Whether this archive has the per-recipient tables (a read-only older one has not)."""
+        return self.schema_version >= 4
+
+    def message(self, message_id: str) -> tuple[int, Delivery] | None:
+        """The sequence number of a sent message and its delivery row, by provider id."""
+        row = self.db.execute(
+            "SELECT seq, delivery_id FROM messages WHERE message_id = ?", (message_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        d = self.delivery(int(row["delivery_id"]))
+        return (int(row["seq"]), d) if d is not None else None
+
+    def record_events(self, events: list[Any]) -> list[EventOutcome]:
+        """Record SES events (each with `event_key`, `message_id`, `recipient`, `state`,
+        `bounce_type`, `diagnostic`, `event_at`) in one transaction, and what each did.
+
+        An event seen before changes nothing. Of two events for one (version, recipient),
+        a later message wins (a retry); for the same message the weightier state wins
+        (a Delivery after a Bounce does not overwrite it), then the later one. A permanent
+        bounce or a complaint for a report recipient puts the address on the suppression
+        list."""
+        out: list[EventOutcome] = []
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for ev in events:
+                out.append(self._record(ev))
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        return out
+
+    def _record(self, ev: Any) -> EventOutcome:
+        found = self.message(ev.message_id)
+        if found is None:
+            return EventOutcome(ev, "unknown", "no delivery in this archive has that message id")
+        seq, d = found
+        address = ev.recipient.lower()
+        to = {_bare(a) for a in d.recipients}
+        if address not in to | {_bare(a) for a in d.bcc}:
+            return EventOutcome(ev, "unknown", f"{address} is not a recipient of that message")
+        now = _now()
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO recipient_events (event_key, message_id, delivery_id, "
+            "recipient, state, bounce_type, diagnostic, event_at, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ev.event_key,
+                ev.message_id,
+                d.id,
+                address,
+                ev.state,
+                ev.bounce_type,
+                ev.diagnostic,
+                ev.event_at,
+                now,
+            ),
+        )
+        version = self.get(d.report_id)
+        if cur.rowcount == 0:
+            return EventOutcome(ev, "duplicate", "seen before", version.role, version.version)
+        old = self.db.execute(
+            "SELECT s.*, m.seq AS seq FROM recipient_states s LEFT JOIN messages m "
+            "ON m.message_id = s.message_id WHERE s.report_id = ? AND s.recipient = ?",
+            (d.report_id, address),
+        ).fetchone()
+        if old is not None:
+            old_seq = int(old["seq"]) if old["seq"] is not None else 0
+            newer = (seq, _rank(ev.state, ev.bounce_type), ev.event_at) > (
+                old_seq,
+                _rank(old["state"], old["bounce_type"]),
+                old["event_at"],
+            )
+            if not newer:
+                return EventOutcome(
+                    ev,
+                    "kept",
+                    f"{old['state']} at {old['event_at']} stands",
+                    version.role,
+                    version.version,
+                )
+        self.db.execute(
+            "INSERT INTO recipient_states (report_id, recipient, delivery_id, message_id, "
+            "state, bounce_type, diagnostic, event_at, updated_at, retries, notified_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL) "
+            "ON CONFLICT (report_id, recipient) DO UPDATE SET delivery_id = excluded.delivery_id, "
+            "message_id = excluded.message_id, state = excluded.state, "
+            "bounce_type = excluded.bounce_type, diagnostic = excluded.diagnostic, "
+            "event_at = excluded.event_at, updated_at = excluded.updated_at, notified_at = NULL",
+            (
+                d.report_id,
+                address,
+                d.id,
+                ev.message_id,
+                ev.state,
+                ev.bounce_type,
+                ev.diagnostic,
+                ev.event_at,
+                now,
+            ),
+        )
+        if address in to and suppresses(ev.state, ev.bounce_type):
+            self.db.execute(
+                "INSERT OR IGNORE INTO suppressions (address, reason, diagnostic, role, "
+                "version, message_id, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    address,
+                    "complaint" if ev.state == "complained" else "permanent bounce",
+                    ev.diagnostic,
+                    version.role,
+                    version.version,
+                    ev.message_id,
+                    now,
+                ),
+            )
+        return EventOutcome(ev, "recorded", ev.state, version.role, version.version)
+
+    def recipient_states(self, report_id: int) -> list[RecipientState]:
+        if not self.has_events:
+            return []
+        rows = self.db.execute(
+            "SELECT * FROM recipient_states WHERE report_id = ? ORDER BY recipient", (report_id,)
+        )
+        return [RecipientState(**dict(r)) for r in rows]
+
+    def pending_notices(self) -> list[tuple[RecipientState, Version]]:
+        """Permanent bounces and complaints of report recipients the owner was not told of."""
+        rows = self.db.execute(
+            "SELECT * FROM recipient_states WHERE notified_at IS NULL AND (state = 'complained' "
+            "OR (state = 'bounced' AND bounce_type = 'Permanent')) ORDER BY report_id, recipient"
+        ).fetchall()
+        out = []
+        for r in rows:
+            state = RecipientState(**dict(r))
+            d = self.delivery(state.delivery_id)
+            if d is not None and state.recipient in {_bare(a) for a in d.recipients}:
+                out.append((state, self.get(state.report_id)))
+        return out
+
+    def mark_notified(self, states: list[RecipientState]) -> None:
+        now = _now()
+        for s in states:
+            self.db.execute(
+                "UPDATE recipient_states SET notified_at = ? WHERE report_id = ? AND recipient = ?",
+                (now, s.report_id, s.recipient),
+            )
+
+    def transient_due(self, report_id: int, max_retries: int) -> list[RecipientState]:
+        """Recipients of a version whose newest message to them bounced transiently, with
+        retries left: the next run sends that version to them again."""
+        out = []
+        for s in self.recipient_states(report_id):
+            if s.state != "bounced" or s.bounce_type != "Transient" or s.retries >= max_retries:
+                continue
+            if self._newest_message(report_id, s.recipient) == s.message_id:
+                out.append(s)
+        return out
+
+    def _newest_message(self, report_id: int, address: str) -> str | None:
+        rows = self.db.execute(
+            "SELECT m.message_id, d.recipients FROM messages m JOIN deliveries d "
+            "ON d.id = m.delivery_id WHERE d.report_id = ? ORDER BY m.seq DESC",
+            (report_id,),
+        )
+        for r in rows:
+            if address in {_bare(a) for a in json.loads(r["recipients"])}:
+                return str(r["message_id"])
+        return None
+
+    def count_retry(self, report_id: int, address: str) -> None:
+        self.db.execute(
+            "UPDATE recipient_states SET retries = retries + 1 WHERE report_id = ? "
+            "AND recipient = ?",
+            (report_id, address.lower()),
+        )
+
+    # -- suppression list ------------------------------------------------------------------
+    def suppressions(self) -> dict[str, Suppression]:
+        """The local suppression list, by lower-case bare address."""
+        if not self.has_events:
+            return {}
+        rows = self.db.execute("SELECT * FROM suppressions ORDER BY address")
+        return {r["address"]: Suppression(**dict(r)) for r in rows}
+
+    def suppress(self, address: str, reason: str, diagnostic: str | None = None) -> bool:
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO suppressions (address, reason, diagnostic, added_at) "
+            "VALUES (?, ?, ?, ?)",
+            (_bare(address), reason, diagnostic, _now()),
+        )
+        return cur.rowcount == 1
+
+    def unsuppress(self, address: str) -> bool:
+        cur = self.db.execute("DELETE FROM suppressions WHERE address = ?", (_bare(address),))
+        return cur.rowcount == 1
+
+
+# how much an event's state weighs against another for the same message and recipient
+_RANKS = {"delayed": 0, "delivered": 1, "bounced": 2, "rejected": 3, "complained": 4}
+
+
+def _rank(state: str, bounce_type: str | None) -> int:
+    if state == "bounced" and bounce_type == "Permanent":
+        return 3
+    return _RANKS.get(state, 0)
+
+
+def suppresses(state: str, bounce_type: str | None) -> bool:
+    """Whether an event of this state puts its address on the suppression list."""
+    return state == "complained" or (state == "bounced" and bounce_type == "Permanent")
+
+
+def _bare(address: str) -> str:
+    from email.utils import parseaddr
+
+    return (parseaddr(address)[1] or address).strip().lower()
+
+
+def _message_ids(message_id: str | None) -> list[str]:
+    return [p.strip() for p in (message_id or "").split(",") if p.strip()]
+
+
+def _split_message_ids(db: sqlite3.Connection) -> None:
+    """Schema 4: the ids of deliveries sent in several SES calls, one row each."""
+    rows = db.execute(
+        "SELECT id, message_id, updated_at FROM deliveries WHERE instr(message_id, ',') > 0 "
+        "ORDER BY id"
+    ).fetchall()
+    for delivery_id, message_id, at in rows:
+        for one in _message_ids(message_id):
+            db.execute(
+                "INSERT OR IGNORE INTO messages (message_id, delivery_id, sent_at) "
+                "VALUES (?, ?, ?)",
+                (one, delivery_id, at),
+            )
+
+
+_MIGRATION_STEPS = {4: _split_message_ids}
+
+
+@dataclass(frozen=True)
+class RecipientState:
+    """One (version, recipient)'s last SES event."""
+
+    report_id: int
+    recipient: str
+    delivery_id: int
+    message_id: str
+    state: str  # delivered | bounced | complained | rejected | delayed
+    bounce_type: str | None
+    diagnostic: str | None
+    event_at: str
+    updated_at: str
+    retries: int = 0
+    notified_at: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.state == "bounced" and self.bounce_type:
+            return f"bounced ({self.bounce_type.lower()})"
+        return self.state
+
+
+@dataclass(frozen=True)
+class Suppression:
+    address: str
+    reason: str
+    diagnostic: str | None
+    role: str | None
+    version: int | None
+    message_id: str | None
+    added_at: str
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What recording one event did: recorded | duplicate | kept | unknown."""
+
+    event: Any
+    result: str
+    detail: str = ""
+    role: str | None = None
+    version: int | None = None
 
 
 class LeaseKeeper:

@@ -138,7 +138,48 @@ def run_checks(cfg: Any, as_of: date | None) -> list[dict[str, Any]]:
             items.append(_item("sender", name, f"sender {name}: {type(exc).__name__}: {exc}", 1))
             continue
         items.append(_item("sender", name, "ok"))
+    items += _account_suppressions(cfg, chosen)
     return items
+
+
+def _account_suppressions(cfg: Any, chosen: list[Any]) -> list[dict[str, Any]]:
+    """The senders' account-level suppression lists (SES), for every report recipient: SES
+    drops mail to an address on it."""
+    from .pipeline import make_senders
+
+    addresses = list(dict.fromkeys(a for r in chosen for a in cfg.recipients(r.name)))
+    out: list[dict[str, Any]] = []
+    try:
+        senders = make_senders(cfg)
+    except ExecReportError:
+        return out  # already reported with the senders above
+    for name, sender in senders:
+        look = getattr(sender, "account_suppressions", None)
+        if not callable(look):
+            continue
+        try:
+            found = look(addresses)
+        except ExecReportError as exc:
+            out += _errors("suppression", name, exc)
+            continue
+        if found is None:
+            out.append(
+                _item("suppression", name, "the account suppression list cannot be read (skipped)")
+            )
+            continue
+        for address, why in found.items():
+            out.append(
+                _item(
+                    "suppression",
+                    address,
+                    f"{address}: on the SES account suppression list ({why}); SES drops mail "
+                    "to it (aws sesv2 delete-suppressed-destination --email-address ADDRESS)",
+                    1,
+                )
+            )
+        if not found:
+            out.append(_item("suppression", name, "no recipient on the account suppression list"))
+    return out
 
 
 __all__ = ["ConfigError", "run_checks"]

@@ -69,6 +69,14 @@ NewArchiveOpt = Annotated[
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+NoEventsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-events",
+        help="Do not read the SES events queue ([delivery.ses] events_queue) first.",
+    ),
+]
+
 ResendOpt = Annotated[
     bool,
     typer.Option(
@@ -480,6 +488,7 @@ def run(
     ] = None,
     new_archive: NewArchiveOpt = False,
     as_json: JsonOpt = False,
+    no_events: NoEventsOpt = False,
 ) -> None:
     """Build every report, archive new versions and deliver them (the main job).
 
@@ -505,6 +514,7 @@ def run(
         recipients=recipient or None,
         announce=announce_resend(every),
         progress=progress(),
+        events=not no_events,
     )
     b = result.build
     assert b is not None
@@ -548,6 +558,7 @@ def send(
     recipient: RecipientOpt = None,
     new_archive: NewArchiveOpt = False,
     as_json: JsonOpt = False,
+    no_events: NoEventsOpt = False,
 ) -> None:
     """Deliver what is archived and not yet delivered (after a crash or a quota stop), or,
     with --resend, send one version (or --all) again on purpose.
@@ -570,6 +581,7 @@ def send(
         recipients=recipient or None,
         announce=announce_resend(every),
         progress=progress(),
+        events=not no_events,
     )
     if as_json:
         emit_json("send", result, dry_run=False, as_of=None, period=None, critical=set())
@@ -898,6 +910,7 @@ def history(
             )
             or "not delivered"
         )
+        sent += recipient_notes(r.get("recipients") or [])
         out.append(
             [
                 r["role"],
@@ -922,15 +935,25 @@ def show(
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
     new_archive: NewArchiveOpt = False,
+    recipients: Annotated[
+        bool,
+        typer.Option("--recipients", help="Print only the recipients and their delivery states."),
+    ] = False,
 ) -> None:
-    """Print an archived version's Markdown.
+    """Print an archived version's Markdown; its recipients and their delivery states
+    (delivered, bounced, complained, ... from the SES events) follow on stderr.
 
     Example: execreport show cfo 3
     """
     from .pipeline import archived_version
 
     cfg = setup(config, env_file, new_archive)
+    if recipients:
+        print_recipients(cfg, role, version, sys.stdout)
+        return
     sys.stdout.write(archived_version(cfg, role, version).markdown)
+    sys.stdout.flush()
+    print_recipients(cfg, role, version, sys.stderr)
 
 
 @app.command()
@@ -968,6 +991,118 @@ def diff(
         print_json({"schema": f"execreport.diff/{SCHEMA_VERSION}", "command": "diff", **doc})
         return
     print_diff(doc["diff"])
+
+
+# -- delivery events and the suppression list ---------------------------------------------
+def recipient_notes(states: list[dict[str, Any]]) -> str:
+    """` [a@x: delivered; b@x: bounced (permanent)]` for the recipients with an event."""
+    noted = [
+        f"{s['address']}: {s['state']}"
+        + (f" ({s['bounce_type'].lower()})" if s.get("bounce_type") else "")
+        for s in states
+        if s["state"] != "sent"
+    ]
+    return f" [{'; '.join(noted)}]" if noted else ""
+
+
+def print_recipients(cfg: Any, role: str, version: int | None, out: Any) -> None:
+    from .pipeline import show_recipients
+
+    states = show_recipients(cfg, role, version)
+    if not states:
+        print("recipients: none (not delivered)", file=out)
+        return
+    rows = [
+        [
+            s["address"] + (" (bcc)" if s["kind"] == "bcc" else ""),
+            s["state"] + (f" ({s['bounce_type'].lower()})" if s["bounce_type"] else ""),
+            s["event_at"] or "",
+            s["diagnostic"] or "",
+        ]
+        for s in states
+    ]
+    print(table(rows, ["recipient", "state", "at", "diagnostic"]), file=out)
+
+
+@app.command("events")
+@friendly
+def events_command(
+    config: ConfigOpt = None,
+    env_file: EnvFileOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    new_archive: NewArchiveOpt = False,
+) -> None:
+    """Read the SES events queue ([delivery.ses] events_queue) and record each delivery,
+    bounce and complaint per recipient; `run` and `send` do this first."""
+    from .events import drain
+    from .pipeline import open_archive
+
+    cfg = setup(config, env_file, new_archive)
+    with open_archive(cfg) as archive:
+        result = drain(cfg, archive, progress(quiet))
+    print(result.summary())
+
+
+suppression_app = typer.Typer(
+    help="The local suppression list: addresses that bounced permanently or complained, "
+    "which later runs skip.",
+    no_args_is_help=True,
+)
+app.add_typer(suppression_app, name="suppression")
+
+
+@suppression_app.command("list")
+@friendly
+def suppression_list(
+    config: ConfigOpt = None,
+    env_file: EnvFileOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    new_archive: NewArchiveOpt = False,
+) -> None:
+    """Every suppressed address: why, since when, from which report."""
+    from dataclasses import asdict
+
+    from .pipeline import open_archive
+
+    with open_archive(setup(config, env_file, new_archive)) as archive:
+        items = list(archive.suppressions().values())
+    if as_json:
+        print(json.dumps([asdict(i) for i in items], indent=2))
+        return
+    if not items:
+        print("no suppressed address")
+        return
+    rows = [
+        [
+            i.address,
+            i.reason,
+            f"{i.role} v{i.version}" if i.role else "",
+            i.added_at,
+            i.diagnostic or "",
+        ]
+        for i in items
+    ]
+    print(table(rows, ["address", "reason", "report", "since", "diagnostic"]))
+
+
+@suppression_app.command("remove")
+@friendly
+def suppression_remove(
+    address: Annotated[str, typer.Argument(help="The address to send to again.")],
+    config: ConfigOpt = None,
+    env_file: EnvFileOpt = None,
+    new_archive: NewArchiveOpt = False,
+) -> None:
+    """Take ADDRESS off the local suppression list: later runs send to it again."""
+    from .errors import ConfigError
+    from .pipeline import open_archive
+
+    with open_archive(setup(config, env_file, new_archive)) as archive:
+        removed = archive.unsuppress(address)
+        known = ", ".join(archive.suppressions()) or "none"
+    if not removed:
+        raise ConfigError(f"{address}: not on the suppression list (suppressed: {known})")
+    print(f"{address}: removed from the suppression list")
 
 
 _commands_added = False

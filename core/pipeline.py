@@ -74,7 +74,8 @@ class RunResult:
         return all(o.status in OK_STATUSES for o in self.outcomes)
 
 
-OK_STATUSES = ("sent", "skipped", "planned", "in-flight")
+# `suppressed`: one recipient left out after a bounce or complaint; the others still get it
+OK_STATUSES = ("sent", "skipped", "planned", "in-flight", "suppressed")
 
 
 # -- sources ----------------------------------------------------------------------------
@@ -146,6 +147,7 @@ def build(
     A selected role that consolidates the others (the CEO) sees the same reports as in a
     full run: they are built too, and left out of the result; `consolidate=False` builds it
     over the selected roles only (a role's test in isolation)."""
+    from .delivery_health import delivery_health_section
     from .ledger import Ledger, use_database
     from .models import Report, RoleContext, Task
     from .progress import progress_section
@@ -224,6 +226,13 @@ def build(
                 )
                 if section is not None:
                     report.sections.insert(0, section)
+                if getattr(role, "consolidates", False):
+                    # how the last reports reached their readers (SES events, when read)
+                    health = delivery_health_section(
+                        archive, [r.name for r in enabled_roles(config)]
+                    )
+                    if health is not None:
+                        report.sections.append(health)
             pm.hook.report_built(report=report, ctx=ctx)
             rendered = render(
                 report, as_of=day, period=period, entities=entities, currency_note=money.note
@@ -476,15 +485,26 @@ def deliver(
         progress(f"delivery {d.id} was interrupted mid-send{who}: marked uncertain")
     for d in held:
         progress(f"delivery {d.id} is in flight in another run (pid {d.owner_pid}): left alone")
-    planned = []
+    planned: list[Planned] = []
+    before: list[Outcome] = []
+    suppressed = _suppressions(archive)
     for v in versions:
         for name, sender in senders:
             to = (recipients or {}).get(v.role) or config.recipients(v.role)
-            d = archive.plan_delivery(v.id, name, to, bcc)
-            planned.append((v, name, sender, d))
+            keep, told = _without_suppressed(v, name, to, suppressed, progress)
+            before += told
+            if not keep:
+                before.append(_no_recipient_left(v, name, to))
+                continue
+            d = _row(archive, v, name, to, keep, bcc, resend, write=True)
+            planned.append(Planned(v, name, sender, d))
+            if not resend:
+                for address in _retries_due(archive, v, name, sender, keep):
+                    r = archive.plan_delivery(v.id, name, [address], bcc)
+                    _add_retry(planned, Planned(v, name, sender, r, retry=address))
     try:
         with archive.keep_leases():
-            return _deliver_planned(config, archive, planned, bcc, resend, progress, pm)
+            return before + _deliver_planned(config, archive, planned, bcc, resend, progress, pm)
     finally:
         for _, sender in senders:  # a sender holding a connection (SMTP) lets it go
             close = getattr(sender, "close", None)
@@ -493,6 +513,101 @@ def deliver(
                     close()
                 except Exception:
                     pass
+
+
+@dataclass
+class Planned:
+    """A delivery row to send (or skip), and for a retry after a transient bounce, whom."""
+
+    version: Any
+    name: str
+    sender: Any
+    row: Any
+    retry: str | None = None
+
+
+def _suppressions(archive: Any) -> dict[str, Any]:
+    return archive.suppressions() if getattr(archive, "has_events", False) else {}
+
+
+def _without_suppressed(
+    v: Any, name: str, to: list[str], suppressed: dict[str, Any], progress: Progress = quiet
+) -> tuple[list[str], list[Outcome]]:
+    """`to` without the suppressed addresses, and one `suppressed` outcome for each left out."""
+    keep, told = [], []
+    for address in to:
+        s = suppressed.get(bare_address(address).lower())
+        if s is None:
+            keep.append(address)
+            continue
+        origin = f" on {s.role} v{s.version}" if s.role else ""
+        why = f": {s.diagnostic}" if s.diagnostic else ""
+        detail = (
+            f"not sent: suppressed after a {s.reason}{origin}{why} "
+            "(execreport suppression remove ADDRESS sends to it again)"
+        )
+        told.append(Outcome(v.role, v.version, name, [address], "suppressed", detail))
+        progress(f"{v.role} v{v.version} via {name}: skipping {bare_address(address)}, {detail}")
+    return keep, told
+
+
+def _no_recipient_left(v: Any, name: str, to: list[str]) -> Outcome:
+    return Outcome(
+        v.role,
+        v.version,
+        name,
+        to,
+        "failed",
+        "no deliverable recipient left: every recipient is suppressed",
+    )
+
+
+def _row(
+    archive: Any,
+    v: Any,
+    name: str,
+    to: list[str],
+    keep: list[str],
+    bcc: list[str],
+    resend: bool,
+    *,
+    write: bool,
+) -> Any:
+    """The delivery row for `keep` (the recipients left of `to`). When suppression made the
+    list shorter, a row of this version that already went to all of `keep` stands for it:
+    the others never get the same version twice because one reader bounced."""
+    wanted = {bare_address(a).lower() for a in keep}
+    if not resend and wanted != {bare_address(a).lower() for a in to} and archive is not None:
+        for d in archive.deliveries(report_id=v.id) if v.id else []:
+            have = {bare_address(a).lower() for a in d.recipients}
+            if d.sender == name and d.status in ("sent", "uncertain", "sending") and wanted <= have:
+                return d
+    if write:
+        return archive.plan_delivery(v.id, name, keep, bcc)
+    return archive.find_delivery(v.id, name, keep) if archive is not None and v.id else None
+
+
+def _retries_due(archive: Any, v: Any, name: str, sender: Any, keep: list[str]) -> list[str]:
+    """The recipients of `v` whose last copy through `name` bounced transiently, with
+    retries left (`max_transient_retries`), as configured."""
+    limit = int(getattr(sender, "max_transient_retries", 0) or 0)
+    if not v.id or limit <= 0 or not getattr(archive, "has_events", False):
+        return []
+    by_bare = {bare_address(a).lower(): a for a in keep}
+    out = []
+    for s in archive.transient_due(v.id, limit):
+        d = archive.delivery(s.delivery_id)
+        if d is not None and d.sender == name and s.recipient in by_bare:
+            out.append(by_bare[s.recipient])
+    return out
+
+
+def _add_retry(planned: list[Planned], retry: Planned) -> None:
+    for i, p in enumerate(planned):
+        if p.row is not None and retry.row is not None and p.row.id == retry.row.id:
+            planned[i] = retry  # the row of a one-recipient list: sent again as the retry
+            return
+    planned.append(retry)
 
 
 def _in_flight(d: Any) -> tuple[str, str]:
@@ -541,11 +656,30 @@ def _plan(
 ) -> list[Outcome]:
     """The dry run's plan: each row's fate in a real run, from the archive as it is."""
     out = []
+    suppressed = _suppressions(archive)
     for v in versions:
-        to = (recipients or {}).get(v.role) or config.recipients(v.role)
-        for name, _ in senders:
-            d = archive.find_delivery(v.id, name, to) if archive is not None and v.id else None
+        full = (recipients or {}).get(v.role) or config.recipients(v.role)
+        for name, sender in senders:
+            to, told = _without_suppressed(v, name, full, suppressed)
+            out += told
+            if not to:
+                out.append(_no_recipient_left(v, name, full))
+                continue
+            d = _row(archive, v, name, full, to, bcc, resend, write=False)
             size = len(message_for(config, v, name, to, bcc).as_mime().as_bytes())
+            if not resend:
+                for address in _retries_due(archive, v, name, sender, to):
+                    out.append(
+                        Outcome(
+                            v.role,
+                            v.version,
+                            name,
+                            [address],
+                            "planned",
+                            "again: the last copy bounced transiently",
+                            size,
+                        )
+                    )
             skip = _skip(config, archive, v, name, d, resend)
             if skip is not None:
                 out.append(Outcome(v.role, v.version, name, to, skip[0], skip[1], size))
@@ -567,7 +701,7 @@ def _plan(
 def _deliver_planned(
     config: Config,
     archive: Any,
-    planned: list[Any],
+    planned: list[Planned],
     bcc: list[str],
     resend: bool,
     progress: Progress,
@@ -576,27 +710,29 @@ def _deliver_planned(
     outcomes: list[Outcome] = []
     # decide first what needs sending, so that every sender it goes through is checked
     # before the first message leaves: a bad board or an unverified identity sends nothing
+    # (a retry after a transient bounce goes again as a resend of its own row would)
     skip: dict[int, tuple[str, str]] = {}
-    for v, name, _, d in planned:
-        why = _skip(config, archive, v, name, d, resend)
+    for i, p in enumerate(planned):
+        why = _skip(config, archive, p.version, p.name, p.row, resend or p.retry is not None)
         if why is not None:
-            skip[d.id] = why
+            skip[i] = why
     checked: set[str] = set()
-    for _, name, sender, d in planned:
-        if d.id not in skip and name not in checked:
-            progress(f"preflight {name}")
-            sender.check()  # raises DeliveryError before anything went out
-            checked.add(name)
+    for i, p in enumerate(planned):
+        if i not in skip and p.name not in checked:
+            progress(f"preflight {p.name}")
+            p.sender.check()  # raises DeliveryError before anything went out
+            checked.add(p.name)
     stopped = ""
-    to_send = sum(1 for _, _, _, d in planned if d.id not in skip)
+    to_send = sum(1 for i in range(len(planned)) if i not in skip)
     done = 0
-    for v, name, sender, d in planned:
+    for i, p in enumerate(planned):
+        v, name, sender, d = p.version, p.name, p.sender, p.row
         base = dict(role=v.role, version=v.version, sender=name, recipients=d.recipients)
         if stopped:
             outcomes.append(Outcome(**base, status="pending", detail=stopped))
             continue
-        if d.id in skip:
-            status, detail = skip[d.id]
+        if i in skip:
+            status, detail = skip[i]
             outcomes.append(Outcome(**base, status=status, detail=detail))
             continue
         message = message_for(config, v, name, d.recipients, bcc)
@@ -611,7 +747,9 @@ def _deliver_planned(
                 )
             sender.wait()  # pacing happens before the row is taken: a kill here loses nothing
         progress(f"sending {done} of {to_send}: {v.role} v{v.version} via {name}")
-        if not archive.claim(d.id, resend=resend):
+        if p.retry is not None:
+            progress(f"{v.role} v{v.version} via {name}: again to {p.retry} (transient bounce)")
+        if not archive.claim(d.id, resend=resend or p.retry is not None):
             now = archive.delivery(d.id)
             if now is not None and now.status == "sending":
                 status, detail = _in_flight(now)
@@ -649,7 +787,11 @@ def _deliver_planned(
             continue
         archive.mark_sent(d.id, receipt.message_id)
         progress(f"sent {v.role} v{v.version} via {name} to {', '.join(d.recipients)}")
-        outcomes.append(Outcome(**base, status="sent", detail=receipt.message_id))
+        detail = receipt.message_id
+        if p.retry is not None:
+            archive.count_retry(v.id, bare_address(p.retry))
+            detail = f"{receipt.message_id} (again after a transient bounce)"
+        outcomes.append(Outcome(**base, status="sent", detail=detail))
         pm.hook.message_sent(message=message, receipt=receipt)
     return outcomes
 
@@ -763,8 +905,9 @@ def run(
     recipients: list[str] | None = None,
     announce: Callable[[list[Outcome]], None] | None = None,
     progress: Progress = quiet,
+    events: bool = True,
 ) -> RunResult:
-    """The main job: build, archive, deliver. Guards stop it before anything is sent
+    """The main job: (read the SES events queue,) build, archive, deliver. Guards stop it before anything is sent
     unless `force` gives the reason to send anyway (recorded in the archive).
 
     A dry run reads the archive and plans what a real run would do (the same versions, new
@@ -776,6 +919,10 @@ def run(
     make_senders(config)
     opened = reading_archive(config) if dry_run else open_archive(config)
     with opened as archive:
+        if events and not dry_run:
+            from .events import drain_before
+
+            drain_before(config, archive, progress)
         result = build(config, as_of=as_of, only=only, archive=archive, progress=progress)
         check_delivery(config, [b.role.name for b in result.items])
         problems = guard_problems(config, result)
@@ -923,11 +1070,16 @@ def send_pending(
     recipients: list[str] | None = None,
     announce: Callable[[list[Outcome]], None] | None = None,
     progress: Progress = quiet,
+    events: bool = True,
 ) -> RunResult:
     """Deliver the latest archived version of each role (or of `roles`; or `version` of the
     one role) that is not yet delivered; with `resend`, send those again on purpose (to
     `recipients` only, when given), after `announce` was shown what goes out."""
     with open_archive(config) as archive:
+        if events:
+            from .events import drain_before
+
+            drain_before(config, archive, progress)
         archived = _archived_roles(archive)
         chosen = list(dict.fromkeys(roles or archived))
         missing = [r for r in chosen if r not in archived]
@@ -999,11 +1151,54 @@ def history(config: Config, role: str | None = None) -> list[dict[str, Any]]:
                         }
                         for d in archive.deliveries(report_id=v.id)
                     ],
+                    "recipients": recipient_states(archive, v),
                 }
             )
     if role and not out:
         raise ExecReportError(f"no archived versions of role {role!r} in {archive_path(config)}")
     return out
+
+
+def recipient_states(archive: Any, v: Any) -> list[dict[str, Any]]:
+    """Each recipient of version `v` (as sent, audit copy too) with its last SES event:
+    `state` is delivered, bounced, complained, rejected, delayed, or `sent` (no event yet)."""
+    states = {s.recipient: s for s in archive.recipient_states(v.id)}
+    out = []
+    seen: set[str] = set()
+    for d in archive.deliveries(report_id=v.id):
+        if d.status != "sent":
+            continue
+        for kind, addresses in (("to", d.recipients), ("bcc", d.bcc)):
+            for a in addresses:
+                key = bare_address(a).lower()
+                if key in seen:
+                    continue
+                seen.add(key)
+                s = states.get(key)
+                out.append(
+                    {
+                        "address": key,
+                        "kind": kind,
+                        "sender": d.sender,
+                        "state": s.state if s else "sent",
+                        "bounce_type": s.bounce_type if s else None,
+                        "diagnostic": s.diagnostic if s else None,
+                        "event_at": s.event_at if s else None,
+                        "message_id": s.message_id if s else d.message_id,
+                        "retries": s.retries if s else 0,
+                    }
+                )
+    return out
+
+
+def show_recipients(config: Config, role: str, number: int | None = None) -> list[dict[str, Any]]:
+    """`recipient_states` of an archived version (default: the latest)."""
+    with open_archive(config) as archive:
+        v = archive.version(role, number) if number else archive.latest(role)
+        if v is None:
+            what = f"version {number} of role {role!r}" if number else f"a version of {role!r}"
+            raise ExecReportError(f"{archive_path(config)}: no {what} in the archive")
+        return recipient_states(archive, v)
 
 
 def archived_version(config: Config, role: str, number: int | None = None) -> Any:

@@ -10,7 +10,10 @@ of extra static tags), `max_send_rate` (recipients per second; default the accou
 `MaxSendRate`; 0 or "off" disables pacing), `max_retry_seconds` (default 60),
 `retry_base_seconds` (default 0.5), `retry_cap_seconds` (default 20), `botocore_max_attempts`
 (default 3), `connect_timeout`/`read_timeout` (seconds), `max_message_bytes` (default 40 MB),
-`endpoint_url` (default: boto3's own resolution, which honours `AWS_ENDPOINT_URL`).
+`endpoint_url` (default: boto3's own resolution, which honours `AWS_ENDPOINT_URL`),
+`events_queue` (the SQS queue URL or name that the configuration set's events reach; not set:
+no event is read and no queue is called), `max_transient_retries` (default 3: how many times a
+version goes again to a recipient whose copy bounced transiently).
 """
 
 from __future__ import annotations
@@ -273,6 +276,8 @@ class SESSender:
         "read_timeout": 60,
         "max_message_bytes": MAX_MESSAGE_BYTES,
         "endpoint_url": "",
+        "events_queue": "",
+        "max_transient_retries": 3,
     }
 
     def __init__(self, settings: dict[str, Any]) -> None:
@@ -307,6 +312,7 @@ class SESSender:
         self.read_timeout = _number(settings, "read_timeout", 60, self.where)
         self.max_bytes = int(_number(settings, "max_message_bytes", MAX_MESSAGE_BYTES, self.where))
         self.endpoint_url = str(settings.get("endpoint_url") or "").strip() or None
+        self.max_transient_retries = int(_number(settings, "max_transient_retries", 3, self.where))
         self.account: dict[str, Any] = {}
         self.rate: float | None = self.configured_rate
         self.bucket: TokenBucket | None = None
@@ -493,6 +499,96 @@ class SESSender:
         self.bucket = (
             TokenBucket(self.rate, clock=self.clock, sleep=self.sleep) if self.rate else None
         )
+
+    # -- account-level suppression list (sesv2 GetSuppressedDestination) -------------------
+    def account_suppressions(self, addresses: list[str]) -> dict[str, str] | None:
+        """Of `addresses`, those on the account-level suppression list, with why and since
+        when; None when the endpoint does not offer the call."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._credentials()
+        found: dict[str, str] = {}
+        for address in dict.fromkeys(parseaddr(a)[1] or a for a in addresses):
+            try:
+                answer = self.client.get_suppressed_destination(EmailAddress=address)
+            except ClientError as exc:
+                err = exc.response.get("Error", {}) or {}
+                code = str(err.get("Code", ""))
+                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+                if code in ("NotFoundException", "NotFound"):
+                    continue  # not on the list
+                if code in NOT_IMPLEMENTED_CODES or status in (404, 501):
+                    return None
+                raise self._fail("GetSuppressedDestination", exc) from None
+            except NotImplementedError:
+                return None
+            except BotoCoreError as exc:
+                raise self._fail("GetSuppressedDestination", exc) from None
+            item = answer.get("SuppressedDestination") or {}
+            reason = str(item.get("Reason") or "suppressed")
+            since = item.get("LastUpdateTime")
+            when = f" since {since.date().isoformat()}" if hasattr(since, "date") else ""
+            found[address.lower()] = f"{reason}{when}"
+        return found
+
+    # -- the events queue (SQS) ----------------------------------------------------------
+    def events_queue_client(self, queue: str) -> tuple[Any, str]:
+        """An SQS client (same region, credentials and endpoint resolution as SES) and the
+        queue's URL (`queue` is a URL or a name)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._credentials()
+        endpoint = self.endpoint_url
+        self.endpoint_url = None  # an SES endpoint is not the queue's
+        try:
+            client = self._make_client("sqs", self.max_attempts)
+        finally:
+            self.endpoint_url = endpoint
+        if queue.startswith(("https://", "http://")):
+            return client, queue
+        try:
+            return client, str(client.get_queue_url(QueueName=queue)["QueueUrl"])
+        except (ClientError, BotoCoreError) as exc:
+            raise DeliveryError(
+                f"SQS: cannot find events_queue {queue!r} in {self.region}: {classify(exc)[1]}"
+            ) from None
+
+    def receive_events(self, client: Any, url: str) -> list[dict[str, Any]]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = client.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise DeliveryError(
+                f"SQS: cannot read events_queue {url}: {classify(exc)[1]}"
+            ) from None
+        return list(answer.get("Messages") or [])
+
+    def delete_events(self, client: Any, url: str, messages: list[dict[str, Any]]) -> None:
+        """Delete messages whose events are committed (at most 10 per call)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for i in range(0, len(messages), 10):
+            entries = [
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                for n, m in enumerate(messages[i : i + 10])
+            ]
+            try:
+                answer = client.delete_message_batch(QueueUrl=url, Entries=entries)
+            except (ClientError, BotoCoreError) as exc:
+                raise DeliveryError(
+                    f"SQS: cannot delete read events from {url}: {classify(exc)[1]} (they are "
+                    "recorded; reading them again changes nothing)"
+                ) from None
+            if answer.get("Failed"):
+                first = answer["Failed"][0]
+                raise DeliveryError(
+                    f"SQS: cannot delete read events from {url}: {first.get('Code')}: "
+                    f"{first.get('Message', '')} (they are recorded; reading them again "
+                    "changes nothing)"
+                )
 
     # -- pacing --------------------------------------------------------------------------
     def wait(self) -> None:

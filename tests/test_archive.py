@@ -192,7 +192,7 @@ def test_an_archive_of_schema_2_migrates_to_3_and_an_old_taken_row_is_reclaimed(
         assert [d.status for d in peek.deliveries()] == ["sent", "sending"]
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
     with Archive(path) as archive:
-        assert archive.schema_version == SCHEMA_VERSION == 3
+        assert archive.schema_version == SCHEMA_VERSION  # 3, then on to the newest
         columns = {r[1] for r in archive.db.execute("PRAGMA table_info(deliveries)")}
         assert {"owner_pid", "owner_host", "owner_started", "lease_until"} <= columns
         assert archive.latest("cfo").base_hash == "abc"
@@ -252,3 +252,52 @@ def test_a_full_disk_while_storing_is_one_line_and_leaves_the_archive_as_it_was(
         )
         assert not archive.db.in_transaction
         assert archive.latest("cfo").version == 1
+
+
+def test_an_archive_of_schema_3_migrates_to_4_and_its_sent_ids_find_their_rows(tmp_path):
+    path = tmp_path / "v3.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        _MIGRATIONS[1] + ";" + _MIGRATIONS[2] + ";" + _MIGRATIONS[3] + "; PRAGMA user_version = 3;"
+    )
+    db.execute(
+        "INSERT INTO reports (role, version, content_hash, as_of, period, built_at, title, "
+        "subject, critical, priority, markdown, html, text, report_json, base_hash) VALUES "
+        "('cfo', 1, 'abc', '2025-03-31', 'Q1', 'then', 'CFO', 's', 0, 10, 'md', 'h', 't', "
+        "'{}', 'abc')"
+    )
+    # one row sent in one SES call, one in two (a list over 50), one never sent
+    for n, (status, ids) in enumerate(
+        [("sent", "id-one"), ("sent", "id-a,id-b"), ("pending", None)]
+    ):
+        db.execute(
+            "INSERT INTO deliveries (report_id, sender, recipients, bcc, status, attempt, "
+            "message_id, created_at, updated_at) VALUES (1, 'ses', ?, '[]', ?, 1, ?, 'then', "
+            "'then')",
+            (f'["r{n}@example.com"]', status, ids),
+        )
+    db.commit()
+    db.close()
+    with Archive(path, readonly=True) as peek:  # read as it is: no tables of schema 4 yet
+        assert peek.schema_version == 3
+        assert peek.suppressions() == {} and peek.recipient_states(1) == []
+    with Archive(path) as archive:
+        assert archive.schema_version == SCHEMA_VERSION == 4
+        for table in ("messages", "recipient_events", "recipient_states", "suppressions"):
+            assert archive.db.execute(f"SELECT count(*) FROM {table}").fetchone() is not None
+        assert archive.message("id-one")[1].recipients == ["r0@example.com"]
+        assert archive.message("id-a")[1].recipients == ["r1@example.com"]
+        assert archive.message("id-b")[1].recipients == ["r1@example.com"]
+        assert archive.message("id-none") is None
+        assert archive.db.execute("SELECT count(*) FROM messages").fetchone()[0] == 3
+
+
+def test_an_archive_missing_a_schema_4_table_is_refused(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    Archive(path).close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE suppressions")
+    db.commit()
+    db.close()
+    with pytest.raises(Exception, match="no table 'suppressions'"):
+        Archive(path)
