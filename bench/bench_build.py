@@ -97,7 +97,18 @@ def small(repeat: int) -> None:
     for path in (folder / "archive.sqlite3", folder / "outbox"):
         subprocess.run(["rm", "-rf", str(path)], check=True)
     run = measure(
-        [sys.executable, "-m", "execreport", "run", "-q", "--config", str(cfg), "--resend", "--all"], repeat
+        [
+            sys.executable,
+            "-m",
+            "execreport",
+            "run",
+            "-q",
+            "--config",
+            str(cfg),
+            "--resend",
+            "--all",
+        ],
+        repeat,
     )
     print(
         f"1 x 10,000 rows, `execreport run` end to end (all five roles, outbox, best of "
