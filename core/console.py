@@ -130,13 +130,18 @@ def use_rich() -> bool:
 
 
 def width() -> int:
-    """The terminal's width (COLUMNS wins); 100 when stdout is no terminal."""
+    """The terminal's width (COLUMNS wins). With no terminal (cron, a pipe, a log) and no
+    COLUMNS, lines are not cut to a screen: a log keeps every detail (long recipient lists
+    are still shortened)."""
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
     if _is_tty(sys.stdout):
         return shutil.get_terminal_size((100, 24)).columns
-    return 100
+    return NO_TERMINAL_WIDTH
+
+
+NO_TERMINAL_WIDTH = 400
 
 
 def shorten(addresses: list[str], budget: int) -> str:
