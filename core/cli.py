@@ -468,6 +468,8 @@ def check(
         for e in load_entities(cfg, day):
             n, last = e.ledger.sql("SELECT count(*), max(date) FROM ledger")[0]
             print(f"entity   {e.key} ({e.name}): {n} ledger rows, last {last}")
+            for note in getattr(e.ledger, "notes", []):  # multi-file ledgers (formats/)
+                print(f"         {note}")
     roles = [r.name for r in chosen]
     check_delivery(cfg, roles)
     for r in roles:
