@@ -45,6 +45,7 @@ POSTING_COLUMNS = (
     ("nat", "BOOLEAN"),  # amount is in the account's own direction (QBO's Amount)
     ("service_date", "DATE"),
     ("category", "VARCHAR"),  # a category the source gives (ledger.csv), else ''
+    ("seq", "INTEGER"),  # tells apart postings of one line (Stripe: the gross and the fee)
 )
 
 
@@ -207,12 +208,14 @@ class Mapper:
         number = _NUMBER.search(name)
         digits = (number.group(1) or number.group(2)) if number else None
         plain = _strip_number(name)
+        code = re.search(r"\((\w+)\)\s*$", name)  # Xero: "Sales (200)"
         for pattern, value in self.explicit.items():
             pat = pattern.strip().lower()
             hit = (
                 pat == low
                 or pat == plain.lower()
                 or (digits is not None and pat == digits)
+                or (code is not None and pat == code.group(1).lower())
                 or (any(ch in pat for ch in "*?[") and fnmatch.fnmatchcase(low, pat))
             )
             if hit:
@@ -233,7 +236,7 @@ class Mapper:
 
 def _strip_number(name: str) -> str:
     text = re.sub(r"^\s*\d{4}\s*[·:\-]?\s*", "", name)
-    return re.sub(r"\s*\(\d{4}\)\s*$", "", text).strip() or name.strip()
+    return re.sub(r"\s*\(\w+\)\s*$", "", text).strip() or name.strip()
 
 
 def credit_normal(account: str, name: str) -> bool:
@@ -278,10 +281,12 @@ def load_tuples(con: Any, table: str, rows: list[tuple]) -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "p.csv"
+        seen: dict[Any, int] = {}
         with out.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             for r in rows:
-                w.writerow(["" if v is None else v for v in r])
+                seq = seen[r[0]] = seen.get(r[0], -1) + 1
+                w.writerow(["" if v is None else v for v in r] + [seq])
         spec = "{" + ", ".join(f"'{n}': '{t}'" for n, t in POSTING_COLUMNS) + "}"
         path = str(out).replace("'", "''")
         con.execute(

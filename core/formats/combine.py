@@ -83,6 +83,7 @@ def build(con: Any, schema: str, files: list[FileSpec], mapper: Mapper, entity: 
     """Create `schema.postings` and the views `ledger_lines` / `ledger`; return the notes
     `execreport check` prints (formats, mapping, unmapped accounts, duplicates, transfers)."""
     parts = []
+    prefixes: list[str] = []  # how a file's rows are named: "file:" or "file:Sheet1!"
     notes: list[str] = []
     fmts = {}
     for i, spec in enumerate(files):
@@ -93,7 +94,7 @@ def build(con: Any, schema: str, files: list[FileSpec], mapper: Mapper, entity: 
         try:
             fmt.read(spec.path, opts, con, table)
         except Exception:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+            _cleanup(con)
             raise
         native = bool(getattr(fmt, "native", False))
         single = bool(fmt.single_sided) and not native
@@ -123,7 +124,7 @@ def build(con: Any, schema: str, files: list[FileSpec], mapper: Mapper, entity: 
         )
         parts.append(
             f"SELECT {i} AS file_no, '{fmt.name}' AS format, {str(single).lower()} AS single, "
-            f"p.line, p.loc, p.date, ({value})::DECIMAL(18,2) AS amount, p.source_account, "
+            f"p.line, p.seq, p.date, ({value})::DECIMAL(18,2) AS amount, p.source_account, "
             f"p.counterparty, p.memo, p.txn, p.service_date, "
             + (
                 "p.source_account"
@@ -135,23 +136,34 @@ def build(con: Any, schema: str, files: list[FileSpec], mapper: Mapper, entity: 
             f"JOIN {mt} m ON m.name = p.source_account"
         )
         n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        first = con.execute(f"SELECT loc, line FROM {table} LIMIT 1").fetchall()
+        prefixes.append(
+            first[0][0][: len(first[0][0]) - len(str(first[0][1]))] if first else f"{spec.path}:"
+        )
         notes.append(f"file {spec.path}: {fmt.name} ({fmt.title}), {n} postings")
     union = " UNION ALL ".join(parts)
     con.execute(
-        f"CREATE TABLE {schema}.postings AS SELECT row_number() OVER () AS pid, *, "
+        f"CREATE TABLE {schema}.postings AS SELECT file_no * 1000000000000 + line * 1000 + seq AS pid, *, "
         "CASE WHEN role = 'cash' THEN -amount ELSE amount END AS cash, "
         "CASE WHEN role = 'row' THEN 'kept' ELSE role END AS status, '' AS matched "
         f"FROM ({union})"
     )
-    for t in list(_drop_list(con)):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    _match(con, schema)
+    _cleanup(con)
+    if any(fmt.single_sided and not getattr(fmt, "native", False) for fmt in fmts.values()):
+        _match(con, schema, prefixes)
     notes += _summary(con, schema)
+    source = (
+        "CASE file_no "
+        + " ".join(f"WHEN {i} THEN {_lit(pre)}" for i, pre in enumerate(prefixes))
+        + " END || line"
+    )
     con.execute(
         f"CREATE VIEW {schema}.ledger_lines AS SELECT line, date, amount, account, category, "
-        "counterparty, memo, service_date, '' AS receipt, loc AS source, source_account, "
+        "counterparty, memo, service_date, '' AS receipt, "
+        + source
+        + " AS source, source_account, "
         f"format AS source_format, '{entity.replace(chr(39), chr(39) * 2)}' AS entity "
-        f"FROM {schema}.postings WHERE status = 'kept' ORDER BY pid"
+        f"FROM {schema}.postings WHERE status = 'kept'"
     )
     con.execute(
         f"CREATE VIEW {schema}.ledger AS SELECT * EXCLUDE (line) FROM {schema}.ledger_lines"
@@ -159,14 +171,24 @@ def build(con: Any, schema: str, files: list[FileSpec], mapper: Mapper, entity: 
     return notes
 
 
-def _drop_list(con: Any) -> list[str]:
-    rows = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE '\\_p%' ESCAPE '\\'"
-    ).fetchall()
-    return [r[0] for r in rows]
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def _match(con: Any, schema: str) -> None:
+def _cleanup(con: Any) -> None:
+    """Drop the readers' temporary views and tables (named _p<N>...)."""
+    like = "LIKE '\\_p%' ESCAPE '\\'"
+    for (v,) in con.execute(
+        f"SELECT view_name FROM duckdb_views() WHERE temporary AND view_name {like}"
+    ).fetchall():
+        con.execute(f"DROP VIEW IF EXISTS {v}")
+    for (t,) in con.execute(
+        f"SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name {like}"
+    ).fetchall():
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _match(con: Any, schema: str, prefixes: list[str]) -> None:
     """Each statement row (bank, card, Stripe) is matched at most once, closest date first:
     1. to the cash side of a double-entry file's transaction (same amount, within 3 days,
        similar counterparty): the books have it; the statement row is not counted again;
@@ -178,7 +200,7 @@ def _match(con: Any, schema: str) -> None:
     pairs = con.execute(
         f"""
         SELECT rule, s.pid, d.pid, abs(datediff('day', s.date, d.date)) AS gap,
-               s.counterparty, d.counterparty, s.account = '' AS s_unmapped
+               s.counterparty, d.counterparty, d.file_no, d.line
         FROM (
           SELECT 1 AS rule, s.pid AS sp, d.pid AS dp FROM {p} s JOIN {p} d
             ON s.single AND NOT d.single AND d.role = 'cash' AND s.role IN ('row', 'transfer')
@@ -197,14 +219,14 @@ def _match(con: Any, schema: str) -> None:
            AND d.file_no <> s.file_no AND s.cash = -d.cash
         ) c JOIN {p} s ON s.pid = c.sp JOIN {p} d ON d.pid = c.dp
         WHERE s.file_no <> d.file_no AND abs(datediff('day', s.date, d.date)) <= {MATCH_DAYS}
-        ORDER BY rule, gap, s.pid, d.pid
+        ORDER BY rule, gap, s.file_no, s.line, s.source_account, d.file_no, d.line,
+                 d.source_account
         """
     ).fetchall()
     used_s: set[int] = set()
     used_d: set[int] = set()
     updates: list[tuple[str, str, int]] = []
-    loc = dict(con.execute(f"SELECT pid, loc FROM {p}").fetchall()) if pairs else {}
-    for rule, sp, dp, _gap, scp, dcp, _unmapped in pairs:
+    for rule, sp, dp, _gap, scp, dcp, d_file, d_line in pairs:
         if sp in used_s or dp in used_d or sp in used_d or dp in used_s:
             continue
         if not similar(scp, dcp):
@@ -212,7 +234,7 @@ def _match(con: Any, schema: str) -> None:
         used_s.add(sp)
         used_d.add(dp)
         status = "transfer" if rule == 4 else "duplicate"
-        updates.append((status, loc[dp], sp))
+        updates.append((status, f"{prefixes[d_file]}{d_line}", sp))
     if updates:
         con.executemany(f"UPDATE {p} SET status = ?, matched = ? WHERE pid = ?", updates)
 
@@ -222,7 +244,7 @@ def _summary(con: Any, schema: str) -> list[str]:
     notes = []
     for name, account, how, n, _total in con.execute(
         f"SELECT source_account, account, how, count(*), sum(amount) FROM {p} "
-        "WHERE how <> 'unmapped' AND how <> 'number in name' "
+        "WHERE how <> 'unmapped' AND format <> 'ledger_csv' "
         "GROUP BY ALL ORDER BY source_account"
     ).fetchall():
         notes.append(f"mapping  {name!r} -> {account or 'transfer'} ({how}): {n} rows")
@@ -239,7 +261,7 @@ def _summary(con: Any, schema: str) -> list[str]:
         )
     tr = con.execute(f"SELECT count(*) FROM {p} WHERE status = 'transfer'").fetchone()[0]
     de = con.execute(
-        f"SELECT count(*) FROM (SELECT file_no, txn FROM {p} WHERE NOT single AND txn <> '' "
+        f"SELECT count(*) FROM (SELECT file_no, txn, date FROM {p} WHERE NOT single AND txn <> '' "
         "GROUP BY ALL HAVING bool_and(role = 'cash'))"
     ).fetchone()[0]
     if tr or de:

@@ -102,7 +102,13 @@ def _blank_lines(path: Path, after: int) -> list[int]:
 
 
 def read_grouped_csv(
-    path: Path, con: Any, table: str, *, txn_from: str, date_format: str | None = None
+    path: Path,
+    con: Any,
+    table: str,
+    *,
+    txn_from: str,
+    date_format: str | None = None,
+    loc: str | None = None,
 ) -> None:
     """Create `table` (the posting columns) from a grouped report CSV."""
     text = path.open(encoding="utf-8-sig", errors="replace").read(65536)
@@ -114,103 +120,211 @@ def read_grouped_csv(
     header_line = _physical_line(path, index)
     names = {f"c{i}": "VARCHAR" for i in range(max(width, 2))}
     spec = "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in names.items()) + "}"
+    rejects = f"{table}_rj"
+    # rows with another number of fields than the header (an account heading written as one
+    # field, the footer) are set aside by DuckDB with their line, and looked at below: the
+    # parallel reader stays on (null_padding would turn it off)
     src = (
         f"read_csv({_lit(str(path))}, header = false, skip = {header_line}, all_varchar = true, "
-        f"null_padding = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        f"columns = {spec}, strict_mode = false, encoding = 'utf-8')"
+        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', columns = {spec}, "
+        f"ignore_errors = true, store_rejects = true, rejects_table = {_lit(rejects)}, "
+        f"rejects_scan = {_lit(rejects + '_scan')}, encoding = 'utf-8')"
     )
-    raw = f"{table}_raw"
-    con.execute(f"CREATE TEMP TABLE {raw} AS SELECT * FROM {src}")
-    blanks = _blank_lines(path, header_line)
-    con.execute(f"CREATE TEMP TABLE {raw}_blank (nb BIGINT)")
-    if blanks:
-        con.executemany(
-            f"INSERT INTO {raw}_blank VALUES (?)",
-            [(b - header_line - 1 - j,) for j, b in enumerate(blanks)],
-        )
+    try:
+        _grouped_sql(con, path, src, table, cols, header_line, txn_from, date_format, rejects, loc)
+    except BaseException:
+        _drop(con, table)
+        raise
 
+
+def _guess_date_format(cells: list[str], given: str | None) -> str:
+    """The date format of the report: `given`, else the one that reads most of the first
+    date cells (US exports: 01/31/2025; Xero: 31 Jan 2025; ISO)."""
+    if given:
+        return given
+    from datetime import datetime
+
+    best, score = "%m/%d/%Y", -1
+    for fmt in ("%m/%d/%Y", "%Y-%m-%d", "%d %b %Y", "%d/%m/%Y", "%m/%d/%y", "%d %B %Y"):
+        n = 0
+        for c in cells:
+            try:
+                datetime.strptime(c, fmt)
+                n += 1
+            except ValueError:
+                pass
+        if n > score:
+            best, score = fmt, n
+    return best
+
+
+def _grouped_sql(
+    con: Any,
+    path: Path,
+    src: str,
+    table: str,
+    cols: dict[str, int],
+    header_line: int,
+    txn_from: str,
+    date_format: str | None,
+    rejects: str,
+    loc: str | None,
+) -> None:
     def col(key: str) -> str:
         return f"trim(coalesce(c{cols[key]}, ''))" if key in cols else "''"
 
-    def amount(expr: str) -> str:
-        clean = f"replace(replace(replace(replace({expr}, '$', ''), ',', ''), ' ', ''), '\"', '')"
-        neg = f"(starts_with({clean}, '(') AND ends_with({clean}, ')'))"
-        body = f"CASE WHEN {neg} THEN '-' || trim({clean}, '()') ELSE {clean} END"
-        ok = rf"regexp_full_match({body}, '[+-]?\d+(\.\d{{1,2}})?')"
-        return f"CASE WHEN {ok} THEN CAST({body} AS DECIMAL(18,2)) END"
+    def raw(key: str) -> str:  # a text cell: no trim (quoted cells come without padding)
+        return f"coalesce(c{cols[key]}, '')" if key in cols else "''"
 
-    formats = [date_format] if date_format else ["%m/%d/%Y", "%Y-%m-%d", "%d %b %Y", "%d/%m/%Y"]
-    d = col("date")
-    parsed = "coalesce(" + ", ".join(f"try_strptime({d}, {_lit(f)})" for f in formats) + ")"
-    first = "trim(coalesce(c0, ''))"
-    if "amount" in cols:
-        value = amount(col("amount"))
-        filled = f"{col('amount')} <> ''"
-        natural = "true"
+    def clean(expr: str) -> str:
+        c = f"replace(replace(replace({expr}, ',', ''), '$', ''), ' ', '')"
+        return f"CASE WHEN starts_with({c}, '(') THEN '-' || trim({c}, '()') ELSE {c} END"
+
+    def cast(name: str) -> str:
+        ok = rf"regexp_full_match({name}, '[+-]?\d+(\.\d{{1,2}})?')"
+        return f"CASE WHEN {ok} THEN CAST({name} AS DECIMAL(18,2)) END"
+
+    width = cols["_width"]
+    sample = _rows(path.open(encoding="utf-8-sig", errors="replace").read(65536), 400)
+    cells = [r[cols["date"]] for r in sample[1:] if len(r) > cols["date"] and r[cols["date"]]]
+    fmt = _guess_date_format(cells, date_format)
+    natural = "amount" in cols
+    if natural:
+        a_cols = f"{clean(col('amount'))} AS a1, '' AS a2, {col('amount')} AS a1_raw, '' AS a2_raw"
+        value = f"{cast('a1')}"
+        filled = "a1 <> ''"
     else:
-        debit, credit = amount(col("debit")), amount(col("credit"))
-        value = (
-            f"CASE WHEN ({col('debit')} = '' OR {debit} IS NOT NULL) AND "
-            f"({col('credit')} = '' OR {credit} IS NOT NULL) THEN "
-            f"coalesce({credit}, 0) - coalesce({debit}, 0) END"
+        a_cols = (
+            f"{clean(col('debit'))} AS a1, {clean(col('credit'))} AS a2, "
+            f"{col('debit')} AS a1_raw, {col('credit')} AS a2_raw"
         )
-        filled = f"({col('debit')} <> '' OR {col('credit')} <> '')"
-        natural = "false"
-    skip = " OR ".join(f"starts_with(lower({first}), {_lit(p)})" for p in SKIP_PREFIXES)
-    # a heading row: text in the first column, no amount, no date; the account of the rows
-    # under it until the next heading
-    heading = f"CASE WHEN NOT ({skip}) AND NOT {filled} AND {parsed} IS NULL AND {first} <> '' THEN regexp_replace({first}, '^\\s+', '') END"
+        value = (
+            f"CASE WHEN (a1 = '' OR {cast('a1')} IS NOT NULL) AND (a2 = '' OR {cast('a2')} "
+            f"IS NOT NULL) THEN coalesce({cast('a2')}, 0) - coalesce({cast('a1')}, 0) END"
+        )
+        filled = "(a1 <> '' OR a2 <> '')"
+    skip = " OR ".join(f"starts_with(lower(f0), {_lit(p)})" for p in SKIP_PREFIXES)
+    g = f"{table}_g"
+    # one pass over the file: only what the postings need is kept (the raw text of a bad row
+    # is read again on the error path)
     con.execute(
-        f"CREATE TEMP TABLE {raw}_g AS SELECT rowid AS rid, *, {parsed} AS _d, {value} AS _a, "
-        f"{filled} AS _filled, ({skip}) AS _skip, {heading} AS _heading FROM {raw}"
+        f"CREATE TEMP TABLE {g} AS SELECT _skip, _is_heading, "
+        "CASE WHEN _is_heading THEN f0 END AS f0, nm, memo, ty, num, acct, _d, _a, "
+        "(NOT _skip AND NOT _is_heading AND (d <> '' OR _filled) AND (_d IS NULL OR _a IS NULL)) "
+        "AS _bad FROM ("
+        f"SELECT *, CASE WHEN _d IS NULL AND f0 <> '' THEN ({skip}) ELSE false END AS _skip, "
+        f"(_d IS NULL AND f0 <> '' AND NOT _filled AND NOT ({skip})) AS _is_heading FROM ("
+        f"SELECT *, try_strptime(d, {_lit(fmt)})::DATE AS _d, {value} AS _a, "
+        f"{filled} AS _filled FROM ("
+        f"SELECT trim(coalesce(c0, '')) AS f0, {col('date')} AS d, "
+        f"{raw('name')} AS nm, {raw('memo')} AS memo, {raw('type')} AS ty, {raw('num')} AS num, "
+        f"{col('account')} AS acct, {a_cols} FROM {src})))"
     )
-    line = f"(g.rid + {header_line + 1} + (SELECT count(*) FROM {raw}_blank b WHERE b.nb <= g.rid))"
-    con.execute(
-        f"CREATE TEMP TABLE {raw}_h AS SELECT g.*, {line}::INTEGER AS _line, "
-        "last_value(_heading IGNORE NULLS) OVER (ORDER BY rid ROWS BETWEEN UNBOUNDED PRECEDING "
-        f"AND CURRENT ROW) AS _group FROM {raw}_g g"
-    )
-    # a row with a date or an amount that is not a heading, a total or a balance line must
-    # read cleanly
+    # the lines DuckDB did not make rows of: empty lines, and lines with another number of
+    # fields (an account heading on its own is one; any other is an error)
+    headings: list[tuple[int, str]] = []
+    missing = set(_blank_lines(path, header_line))
+    rejected = con.execute(
+        f"SELECT DISTINCT line, error_type, csv_line FROM {rejects} ORDER BY line"
+    ).fetchall()
+    for line, _kind, text in rejected:
+        missing.add(int(line))
+        fields = next(csv.reader([text.strip("\r\n")]), [])
+        filled_cells = [c for c in fields if c.strip()]
+        first = fields[0].strip() if fields else ""
+        if len(filled_cells) <= 1 and (first or not filled_cells):
+            if first and not first.lower().startswith(SKIP_PREFIXES):
+                headings.append((int(line), first))
+            continue
+        raise DataError(f"{path}:{line}: {len(fields)} fields where the header has {width}")
+    ms = f"{table}_ms"
+    con.execute(f"CREATE TEMP TABLE {ms} (nb BIGINT, k INTEGER)")
+    rows = [(0, 0)] + [(b - header_line - 1 - j, j + 1) for j, b in enumerate(sorted(missing))]
+    con.execute(f"INSERT INTO {ms} SELECT * FROM (VALUES {', '.join(map(str, rows))})")
+    gl = f"{table}_gl"
+    if len(rows) <= 64:  # the usual case: a few blank lines, a few one-field headings
+        shift = " ".join(f"WHEN g.rowid >= {nb} THEN {k}" for nb, k in reversed(rows))
+        con.execute(
+            f"CREATE TEMP VIEW {gl} AS SELECT g.*, (g.rowid + {header_line + 1} + CASE {shift} "
+            f"END)::INTEGER AS _line, g.rowid AS rid FROM {g} g"
+        )
+    else:
+        con.execute(
+            f"CREATE TEMP VIEW {gl} AS SELECT g.*, (g.rowid + {header_line + 1} + m.k)::INTEGER "
+            f"AS _line, g.rowid AS rid FROM {g} g ASOF JOIN {ms} m ON g.rowid >= m.nb"
+        )
     bad = con.execute(
-        f"SELECT _line, {d}, _a IS NULL, {col('amount') if 'amount' in cols else col('debit') + ' || ' + _lit(' / ') + ' || ' + col('credit')} "
-        f"FROM {raw}_h WHERE NOT _skip AND _heading IS NULL AND ({d} <> '' OR _filled) "
-        "AND (_d IS NULL OR _a IS NULL) ORDER BY rid LIMIT 1"
+        f"SELECT _line, _d IS NULL FROM {gl} WHERE _bad ORDER BY rid LIMIT 1"
     ).fetchall()
     if bad:
-        lno, dtext, a_bad, atext = bad[0]
+        lno, d_bad = bad[0]
+        record = _record_at(path, lno)
+
+        def cell(key: str, record: list[str] = record) -> str:
+            i = cols.get(key)
+            return record[i].strip() if i is not None and i < len(record) else ""
+
+        dtext, a1 = cell("date"), cell("amount" if natural else "debit")
+        a2 = "" if natural else cell("credit")
         if not dtext:
             what = "date is empty"
-        elif (
-            a_bad
-            and dtext
-            and con.execute(f"SELECT {parsed.replace(d, _lit(dtext))}").fetchone()[0]
-        ):
-            what = f"amount {atext!r} is not an amount" if atext.strip(" /") else "amount is empty"
+        elif d_bad:
+            what = f"date {dtext!r} is not a date ({fmt})"
+        elif natural:
+            what = f"Amount {a1!r} is not an amount" if a1 else "Amount is empty"
         else:
-            what = f"date {dtext!r} is not a date" + (f" ({date_format})" if date_format else "")
-        _drop(con, raw)
+            what = f"Debit {a1!r} / Credit {a2!r}: not an amount"
         raise DataError(f"{path}:{lno}: {what}")
-    account = (
-        f"CASE WHEN {col('account')} <> '' THEN {col('account')} ELSE coalesce(_group, '') END"
-        if "account" in cols
-        else "coalesce(_group, '')"
-    )
-    txn = {
-        "type_num_date": f"{col('type')} || '|' || {col('num')} || '|' || strftime(_d, '%Y-%m-%d') || '|' || {col('name')}",
-    }[txn_from]
-    cols_sql = ", ".join(f"{n} {t}" for n, t in POSTING_COLUMNS)
-    con.execute(f"CREATE TEMP TABLE {table} ({cols_sql})")
+    h = f"{table}_h"
     con.execute(
-        f"INSERT INTO {table} SELECT _line, {_lit(str(path))} || ':' || _line, _d::DATE, _a, "
-        f"{account}, {col('name')}, {col('memo')}, {txn}, {natural}, NULL, '' FROM {raw}_h "
-        "WHERE _d IS NOT NULL AND _a IS NOT NULL AND NOT _skip AND _heading IS NULL"
+        f"CREATE TEMP TABLE {h} AS SELECT _line AS line, f0 AS grp FROM {gl} WHERE _is_heading"
     )
-    _drop(con, raw)
+    if headings:
+        con.executemany(f"INSERT INTO {h} VALUES (?, ?)", headings)
+    account = "CASE WHEN g.acct <> '' THEN g.acct ELSE coalesce(h.grp, '') END"
+    txn = {
+        "type_num_date": "g.ty || '|' || g.num || '|' || g.nm",
+    }[txn_from]
+    names = [n for n, _ in POSTING_COLUMNS]
+    values = [
+        "g._line",
+        f"{_lit(loc or str(path) + ':')} || g._line",
+        "g._d",
+        "g._a",
+        account,
+        "g.nm",
+        "g.memo",
+        txn,
+        str(natural).lower(),
+        "NULL::DATE",
+        "''",
+        "0",
+    ]
+    select = ", ".join(f"{v} AS {n}" for v, n in zip(values, names, strict=True))
+    con.execute(
+        f"CREATE TEMP VIEW {table} AS SELECT {select} FROM {gl} g "
+        f"ASOF LEFT JOIN {h} h ON g._line >= h.line "
+        "WHERE g._d IS NOT NULL AND g._a IS NOT NULL AND NOT g._skip AND NOT g._is_heading"
+    )
 
 
-def _drop(con: Any, raw: str) -> None:
-    for t in (raw, f"{raw}_blank", f"{raw}_g", f"{raw}_h"):
+def _record_at(path: Path, line: int) -> list[str]:
+    """The CSV record that starts on physical line `line` (the error path only)."""
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        reader = csv.reader(fh)
+        before = 0
+        for record in reader:
+            if before + 1 >= line:
+                return record
+            before = reader.line_num
+    return []
+
+
+def _drop(con: Any, table: str) -> None:
+    """Drop a grouped reader's temporary objects (the combine step does it after use)."""
+    for v in (table, f"{table}_gl"):
+        con.execute(f"DROP VIEW IF EXISTS {v}")
+    for t in (f"{table}_g", f"{table}_h", f"{table}_ms", f"{table}_rj", f"{table}_rj_scan"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -256,7 +370,7 @@ def read_grouped_xlsx(
             for row in rows:
                 w.writerow([_cell(c) for c in row] if row else [""])
         try:
-            read_grouped_csv(out, con, table, txn_from=txn_from)
+            read_grouped_csv(out, con, table, txn_from=txn_from, loc=f"{path}:{name}!")
         except DataError as exc:
             msg = str(exc)
             m = re.match(rf"{re.escape(str(out))}:(\d+): (.*)", msg)

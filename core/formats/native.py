@@ -26,7 +26,7 @@ class Native:
         con.execute(
             f"CREATE TEMP TABLE {table} AS SELECT line, '{_q(str(path))}:' || line AS loc, "
             "date, amount, account AS source_account, counterparty, memo, '' AS txn, "
-            f"false AS nat, service_date, category FROM {led.schema}.ledger_lines"
+            f"false AS nat, service_date, category, 0 AS seq FROM {led.schema}.ledger_lines"
         )
         con.execute(f"SELECT {cols} FROM {table} LIMIT 0")
 
