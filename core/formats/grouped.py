@@ -377,7 +377,6 @@ def read_grouped_xlsx(
             if m:
                 raise DataError(f"{path}:{name}!{m.group(1)}: {m.group(2)}") from None
             raise DataError(msg.replace(str(out), str(path))) from None
-        con.execute(f"UPDATE {table} SET loc = {_lit(str(path) + ':' + name + '!')} || line")
 
 
 def _cell(value: Any) -> str:

@@ -33,8 +33,12 @@ class OFX:
             amt = re.search(r"<TRNAMT>\s*([^<\r\n]*)", block, re.I)
             if not amt:
                 raise DataError(f"{where}: transaction without TRNAMT")
-            money(amt.group(1), where, "TRNAMT")
+            money(
+                amt.group(1), f"{path}:{starts[n] + block[: amt.start()].count(chr(10))}", "TRNAMT"
+            )
             dt = re.search(r"<DTPOSTED>\s*([^<\r\n]*)", block, re.I)
+            if dt:
+                where = f"{path}:{starts[n] + block[: dt.start()].count(chr(10))}"
             if not dt or not re.match(r"\d{8}", dt.group(1).strip()):
                 shown = dt.group(1).strip() if dt else ""
                 raise DataError(f"{where}: DTPOSTED {shown!r} is not an OFX date (YYYYMMDD...)")
