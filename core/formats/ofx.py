@@ -4,6 +4,7 @@ signed as it moves the account: a credit (money in) > 0, a debit < 0; NAME is th
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +24,51 @@ class OFX:
         return "OFXHEADER" in top or "<OFX>" in top
 
     def read(self, path: Path, opts: dict[str, Any], con: Any, table: str) -> None:
+        from datetime import date
+
         text = path.read_text(encoding="utf-8", errors="replace")
-        starts = [text.count("\n", 0, m.start()) + 1 for m in _TRN.finditer(text)]
-        # check each transaction's amount and date first: ofxtools names no line
-        for n, m in enumerate(_TRN.finditer(text)):
-            block = text[m.end() : m.end() + 2000]
-            block = re.split(r"</STMTTRN>|<STMTTRN>", block, flags=re.I)[0]
-            where = f"{path}:{starts[n]}"
-            amt = re.search(r"<TRNAMT>\s*([^<\r\n]*)", block, re.I)
-            if not amt:
-                raise DataError(f"{where}: transaction without TRNAMT")
-            money(
-                amt.group(1), f"{path}:{starts[n] + block[: amt.start()].count(chr(10))}", "TRNAMT"
-            )
-            dt = re.search(r"<DTPOSTED>\s*([^<\r\n]*)", block, re.I)
-            if dt:
-                where = f"{path}:{starts[n] + block[: dt.start()].count(chr(10))}"
-            if not dt or not re.match(r"\d{8}", dt.group(1).strip()):
-                shown = dt.group(1).strip() if dt else ""
+        lenient: list[tuple] = []
+        # each transaction is checked first, with its line (ofxtools names none); its date is
+        # the day written in DTPOSTED (a UTC conversion would move late-evening rows)
+        for m in _TRN.finditer(text):
+            first = text.count("\n", 0, m.start()) + 1
+            block = re.split(r"</STMTTRN>|<STMTTRN>", text[m.end() : m.end() + 4000], flags=re.I)[0]
+
+            def field(tag: str, block: str = block, first: int = first) -> tuple[str, int] | None:
+                f = re.search(rf"<{tag}>\s*([^<\r\n]*)", block, re.I)
+                return (f.group(1).strip(), first + block[: f.start()].count("\n")) if f else None
+
+            amt = field("TRNAMT")
+            if amt is None:
+                raise DataError(f"{path}:{first}: transaction without TRNAMT")
+            amount = money(amt[0], f"{path}:{amt[1]}", "TRNAMT")
+            dt = field("DTPOSTED")
+            if dt is None or not re.match(r"\d{8}", dt[0]):
+                where = f"{path}:{dt[1] if dt else first}"
+                shown = dt[0] if dt else ""
                 raise DataError(f"{where}: DTPOSTED {shown!r} is not an OFX date (YYYYMMDD...)")
+            try:
+                day = date(int(dt[0][:4]), int(dt[0][4:6]), int(dt[0][6:8]))
+            except ValueError:
+                raise DataError(f"{path}:{dt[1]}: DTPOSTED {dt[0]!r} is not a date") from None
+            name, memo, fitid = (field(t) for t in ("NAME", "MEMO", "FITID"))
+            payee = _unescape(name[0] if name else "")
+            note = _unescape(memo[0] if memo else "")
+            lenient.append(
+                (
+                    first,
+                    f"{path}:{first}",
+                    day,
+                    amount,
+                    payee or note,
+                    payee or note,
+                    note,
+                    fitid[0] if fitid else "",
+                    False,
+                    None,
+                    "",
+                )
+            )
         try:
             from ofxtools.Parser import OFXTree
         except ImportError:
@@ -52,35 +79,31 @@ class OFX:
             tree = OFXTree()
             tree.parse(str(path))
             ofx = tree.convert()
+            parsed = [t for stmt in ofx.statements for t in stmt.transactions]
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DataError(f"{path}: not a valid OFX statement: {first}") from None
-        out: list[tuple] = []
-        i = 0
-        for stmt in ofx.statements:
-            for t in stmt.transactions:
-                line = starts[i] if i < len(starts) else 0
-                i += 1
-                where = f"{path}:{line}"
-                payee = getattr(t, "name", None) or getattr(t, "payee", None) or ""
-                payee = str(getattr(payee, "name", payee) or "").strip()
-                memo = str(t.memo or "").strip()
-                out.append(
-                    (
-                        line,
-                        where,
-                        t.dtposted.date(),
-                        money(t.trnamt, where, "TRNAMT"),
-                        payee or memo,
-                        payee or memo,
-                        memo,
-                        str(t.fitid or ""),
-                        False,
-                        None,
-                        "",
-                    )
-                )
+            first_line = (
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            )
+            raise DataError(f"{path}: not a valid OFX statement: {first_line}") from None
+        if len(parsed) != len(lenient):
+            raise DataError(
+                f"{path}: ofxtools read {len(parsed)} transactions where the file has "
+                f"{len(lenient)} <STMTTRN> blocks"
+            )
+        out = []
+        for raw, t in zip(lenient, parsed, strict=True):
+            payee = getattr(t, "name", None) or getattr(t, "payee", None) or ""
+            payee = str(getattr(payee, "name", payee) or "").strip() or raw[4]
+            if Decimal(t.trnamt) != raw[3]:
+                raise DataError(f"{raw[1]}: TRNAMT reads as {t.trnamt} and {raw[3]}")
+            out.append((*raw[:4], payee, payee, str(t.memo or raw[6]).strip(), *raw[7:]))
         load_tuples(con, table, out)
+
+
+def _unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
 
 
 FORMAT = OFX()

@@ -88,6 +88,8 @@ class Stripe:
                 fee = money(get("fee") or "0", where, "Fee")
                 if get("net"):
                     net = money(get("net"), where, "Net")
+                    if net == gross + fee and fee < 0:  # an export with negative fees
+                        fee = -fee
                     if net != gross - fee:
                         raise DataError(f"{where}: Net {net} is not Amount {gross} minus Fee {fee}")
                 when = day(get("created")[:10], where, None, "Created")
