@@ -285,3 +285,24 @@ def test_an_unknown_format_names_the_formats_tried(tmp_path):
     )
     with pytest.raises(ConfigError, match="format 'quickbooks' is not known; use one of"):
         load(f, format="quickbooks")
+
+
+def test_a_memo_with_a_line_break_and_blank_lines_keep_the_line_numbers(tmp_path):
+    f = tmp_path / "gl.csv"
+    f.write_text(
+        '"General Ledger"\n"Co"\n\n'
+        '"","Date","Transaction Type","Num","Name","Memo/Description","Split","Amount","Balance"\n'
+        '"Fuel"\n'
+        ',"01/15/2025","Expense","1","Shell","two\nlines","Checking","200.00","200.00"\n'
+        "\n"
+        ',"01/16/2025","Expense","2","Shell","one","Checking","2x.00","400.00"\n'
+        '"Total for Fuel",,,,,,,"$400.00",\n'
+    )
+    with pytest.raises(DataError, match=r"gl\.csv:9: Amount '2x\.00' is not an amount"):
+        load(f)
+    f.write_text(f.read_text().replace("2x.00", "200.00"))
+    led = load(f, accounts={"Fuel": "5000"})
+    assert led.sql("SELECT line, amount FROM ledger_lines ORDER BY line") == [
+        (6, D("-200.00")),
+        (9, D("-200.00")),
+    ]

@@ -242,7 +242,16 @@ def _grouped_sql(
     rows = [(0, 0)] + [(b - header_line - 1 - j, j + 1) for j, b in enumerate(sorted(missing))]
     con.execute(f"INSERT INTO {ms} SELECT * FROM (VALUES {', '.join(map(str, rows))})")
     gl = f"{table}_gl"
-    if len(rows) <= 64:  # the usual case: a few blank lines, a few one-field headings
+    count = con.execute(f"SELECT count(*) FROM {g}").fetchone()[0]
+    starts = _record_starts(path, header_line, count, missing)
+    if starts is not None:  # quoted line breaks: each record's first line, counted in Python
+        con.execute(f"CREATE TEMP TABLE {ms}_l (rid BIGINT, line INTEGER)")
+        con.executemany(f"INSERT INTO {ms}_l VALUES (?, ?)", list(enumerate(starts)))
+        con.execute(
+            f"CREATE TEMP VIEW {gl} AS SELECT g.*, m.line AS _line, g.rowid AS rid FROM {g} g "
+            f"JOIN {ms}_l m ON m.rid = g.rowid"
+        )
+    elif len(rows) <= 64:  # the usual case: a few blank lines, a few one-field headings
         shift = " ".join(f"WHEN g.rowid >= {nb} THEN {k}" for nb, k in reversed(rows))
         con.execute(
             f"CREATE TEMP VIEW {gl} AS SELECT g.*, (g.rowid + {header_line + 1} + CASE {shift} "
@@ -308,6 +317,30 @@ def _grouped_sql(
     )
 
 
+def _record_starts(path: Path, header_line: int, count: int, missing: set[int]) -> list[int] | None:
+    """None when every row is one physical line (counted from the bytes, fast); else the
+    first line of each record DuckDB made a row of (a memo with a line break in quotes)."""
+    newlines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    physical = newlines + (0 if last == b"\n" else 1)
+    if physical == header_line + count + len(missing):
+        return None
+    out: list[int] = []
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        reader = csv.reader(fh)
+        before = 0
+        for record in reader:
+            start = before + 1
+            before = reader.line_num
+            if start <= header_line or not record or start in missing:
+                continue
+            out.append(start)
+    return out if len(out) == count else None
+
+
 def _record_at(path: Path, line: int) -> list[str]:
     """The CSV record that starts on physical line `line` (the error path only)."""
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
@@ -324,7 +357,14 @@ def _drop(con: Any, table: str) -> None:
     """Drop a grouped reader's temporary objects (the combine step does it after use)."""
     for v in (table, f"{table}_gl"):
         con.execute(f"DROP VIEW IF EXISTS {v}")
-    for t in (f"{table}_g", f"{table}_h", f"{table}_ms", f"{table}_rj", f"{table}_rj_scan"):
+    for t in (
+        f"{table}_g",
+        f"{table}_h",
+        f"{table}_ms",
+        f"{table}_ms_l",
+        f"{table}_rj",
+        f"{table}_rj_scan",
+    ):
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
