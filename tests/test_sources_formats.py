@@ -306,3 +306,16 @@ def test_a_memo_with_a_line_break_and_blank_lines_keep_the_line_numbers(tmp_path
         (6, D("-200.00")),
         (9, D("-200.00")),
     ]
+
+
+def test_a_bad_bank_csv_row_names_its_line(tmp_path):
+    f = tmp_path / "bank.csv"
+    f.write_text((SAMPLES / "bank-checking.csv").read_text().replace("01/16/2025", "16/01/2025"))
+    options = {
+        "date": "Posted Date",
+        "debit": "Debit",
+        "credit": "Credit",
+        "date_format": "%m/%d/%Y",
+    }
+    with pytest.raises(DataError, match=r"bank\.csv:3: date '16/01/2025' is not a date"):
+        load(f, format="bank_csv", options=options)

@@ -98,9 +98,9 @@ def build(con: Any, schema: str, files: list[FileSpec], mapper: Mapper, entity: 
             raise
         native = bool(getattr(fmt, "native", False))
         single = bool(fmt.single_sided) and not native
-        names = [
-            r[0] for r in con.execute(f"SELECT DISTINCT source_account FROM {table}").fetchall()
-        ]
+        names_sql = getattr(fmt, "names_sql", None)  # a reader may know them cheaper
+        query = names_sql(table) if names_sql else f"SELECT DISTINCT source_account FROM {table}"
+        names = [r[0] for r in con.execute(query).fetchall()]
         rows = []
         for name in names:
             t = mapper.map(name, fmt)
@@ -135,12 +135,11 @@ def build(con: Any, schema: str, files: list[FileSpec], mapper: Mapper, entity: 
             f"{category} AS category, m.how, {role} AS role FROM {table} p "
             f"JOIN {mt} m ON m.name = p.source_account"
         )
-        n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         first = con.execute(f"SELECT loc, line FROM {table} LIMIT 1").fetchall()
         prefixes.append(
             first[0][0][: len(first[0][0]) - len(str(first[0][1]))] if first else f"{spec.path}:"
         )
-        notes.append(f"file {spec.path}: {fmt.name} ({fmt.title}), {n} postings")
+        notes.append(f"file {spec.path}: {fmt.name} ({fmt.title}), {{{i}}} postings")
     union = " UNION ALL ".join(parts)
     con.execute(
         f"CREATE TABLE {schema}.postings AS SELECT file_no * 1000000000000 + line * 1000 + seq AS pid, *, "
@@ -149,6 +148,10 @@ def build(con: Any, schema: str, files: list[FileSpec], mapper: Mapper, entity: 
         f"FROM ({union})"
     )
     _cleanup(con)
+    counts = dict(
+        con.execute(f"SELECT file_no, count(*) FROM {schema}.postings GROUP BY 1").fetchall()
+    )
+    notes = [n.replace("{" + str(i) + "}", str(counts.get(i, 0))) for i, n in enumerate(notes)]
     if any(fmt.single_sided and not getattr(fmt, "native", False) for fmt in fmts.values()):
         _match(con, schema, prefixes)
     notes += _summary(con, schema)
@@ -261,8 +264,9 @@ def _summary(con: Any, schema: str) -> list[str]:
         )
     tr = con.execute(f"SELECT count(*) FROM {p} WHERE status = 'transfer'").fetchone()[0]
     de = con.execute(
-        f"SELECT count(*) FROM (SELECT file_no, txn, date FROM {p} WHERE NOT single AND txn <> '' "
-        "GROUP BY ALL HAVING bool_and(role = 'cash'))"
+        f"SELECT count(*) FROM (SELECT DISTINCT file_no, txn, date FROM {p} c WHERE role = 'cash' "
+        f"AND txn <> '' AND NOT EXISTS (SELECT 1 FROM {p} r WHERE r.role = 'row' AND "
+        "r.file_no = c.file_no AND r.txn = c.txn AND r.date = c.date))"
     ).fetchone()[0]
     if tr or de:
         notes.append(

@@ -317,6 +317,14 @@ def _grouped_sql(
     )
 
 
+def names_sql(table: str) -> str:
+    """The account names of a grouped report: its headings and its Account column."""
+    return (
+        f"SELECT grp FROM {table}_h UNION SELECT DISTINCT acct FROM {table}_g "
+        "WHERE acct <> '' UNION SELECT '' "
+    )
+
+
 def _record_starts(path: Path, header_line: int, count: int, missing: set[int]) -> list[int] | None:
     """None when every row is one physical line (counted from the bytes, fast); else the
     first line of each record DuckDB made a row of (a memo with a line break in quotes)."""

@@ -33,6 +33,11 @@ class QuickBooks:
             ("transaction type", "split"),
         )
 
+    def names_sql(self, table: str) -> str:
+        from .grouped import names_sql
+
+        return names_sql(table)
+
     def default_account(self, name: str) -> tuple[str, str] | None:
         return keyword_default(name)
 

@@ -26,6 +26,11 @@ class Xero:
             head = "\n".join(",".join(str(c or "") for c in r) for r in rows[:40])
         return sniff_grouped(head, ("account transactions",), ("source", "running balance"))
 
+    def names_sql(self, table: str) -> str:
+        from .grouped import names_sql
+
+        return names_sql(table)
+
     def default_account(self, name: str) -> tuple[str, str] | None:
         return keyword_default(name)
 
