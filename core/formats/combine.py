@@ -264,9 +264,11 @@ def _summary(con: Any, schema: str) -> list[str]:
         )
     tr = con.execute(f"SELECT count(*) FROM {p} WHERE status = 'transfer'").fetchone()[0]
     de = con.execute(
-        f"SELECT count(*) FROM (SELECT DISTINCT file_no, txn, date FROM {p} c WHERE role = 'cash' "
-        f"AND txn <> '' AND NOT EXISTS (SELECT 1 FROM {p} r WHERE r.role = 'row' AND "
-        "r.file_no = c.file_no AND r.txn = c.txn AND r.date = c.date))"
+        f"SELECT count(*) FROM (SELECT DISTINCT file_no, txn, date, counterparty FROM {p} c "
+        "WHERE role = 'cash' "
+        f"AND NOT EXISTS (SELECT 1 FROM {p} r WHERE r.role = 'row' AND "
+        "r.file_no = c.file_no AND r.txn = c.txn AND r.date = c.date AND "
+        "r.counterparty = c.counterparty))"
     ).fetchone()[0]
     if tr or de:
         notes.append(

@@ -292,7 +292,7 @@ def _grouped_sql(
         con.executemany(f"INSERT INTO {h} VALUES (?, ?)", headings)
     account = "CASE WHEN g.acct <> '' THEN g.acct ELSE coalesce(h.grp, '') END"
     txn = {
-        "type_num_date": "g.ty || '|' || g.num || '|' || g.nm",
+        "type_num_date": "g.num",  # with the date and the name: one transaction
     }[txn_from]
     names = [n for n, _ in POSTING_COLUMNS]
     values = [
