@@ -290,7 +290,14 @@ def _grouped_sql(
     )
     if headings:
         con.executemany(f"INSERT INTO {h} VALUES (?, ?)", headings)
-    account = "CASE WHEN g.acct <> '' THEN g.acct ELSE coalesce(h.grp, '') END"
+    heads = con.execute(f"SELECT line, grp FROM {h} ORDER BY line").fetchall()
+    few = len(heads) <= 64  # then a CASE on the line, else a join on the line
+    if few:
+        groups = " ".join(f"WHEN g._line >= {ln} THEN {_lit(n)}" for ln, n in reversed(heads))
+        group = f"CASE {groups} ELSE '' END" if heads else "''"
+    else:
+        group = "coalesce(h.grp, '')"
+    account = f"CASE WHEN g.acct <> '' THEN g.acct ELSE {group} END"
     txn = {
         "type_num_date": "g.num",  # with the date and the name: one transaction
     }[txn_from]
@@ -312,8 +319,8 @@ def _grouped_sql(
     select = ", ".join(f"{v} AS {n}" for v, n in zip(values, names, strict=True))
     con.execute(
         f"CREATE TEMP VIEW {table} AS SELECT {select} FROM {gl} g "
-        f"ASOF LEFT JOIN {h} h ON g._line >= h.line "
-        "WHERE g._d IS NOT NULL AND g._a IS NOT NULL AND NOT g._skip AND NOT g._is_heading"
+        + ("" if few else f"ASOF LEFT JOIN {h} h ON g._line >= h.line ")
+        + "WHERE g._d IS NOT NULL AND g._a IS NOT NULL AND NOT g._skip AND NOT g._is_heading"
     )
 
 
