@@ -77,6 +77,8 @@ def run_checks(cfg: Any, as_of: date | None) -> list[dict[str, Any]]:
                 items.append(_item("entity", key, f"entity {key}: {type(exc).__name__}: {exc}", 1))
                 continue
             items.append(_item("entity", key, f"({e.name}): {n} ledger rows, last {last}"))
+            for note in getattr(e.ledger, "notes", []):  # multi-file ledgers (formats/)
+                items.append(_item("ledger", key, str(note)))
 
     names = list(cfg.delivery.sender)
     if not cfg.delivery.from_:

@@ -590,7 +590,14 @@ def check_tables(config: Config) -> None:
         source = sources.get(key)
         defaults = getattr(source, "settings_defaults", None)
         if source is None or type(source).__name__ == "FolderSource":
-            defaults = {"board": None}  # the folder source reads `path` and `board` only
+            # the folder source reads `path`, `board` and its ledger files' keys
+            defaults = {
+                "board": None,
+                "ledger": None,
+                "format": None,
+                "accounts": None,
+                "bank_csv": None,
+            }
         if isinstance(defaults, dict):
             check_settings(
                 table.model_extra or {},

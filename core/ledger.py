@@ -85,6 +85,7 @@ class Ledger:
         self.source = source
         self._con = con.cursor()
         self._con.execute(f"SET search_path = {_literal(schema)}")
+        self.notes: list[str] = []  # what a multi-file load read, mapped and matched
 
     # -- queries -------------------------------------------------------------------------
     def sql(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
@@ -215,6 +216,33 @@ class Ledger:
             )
         con.execute(f"CREATE VIEW {schema}.ledger AS SELECT * EXCLUDE (line) FROM ledger_lines")
         return cls(con, schema, source=None)
+
+    @classmethod
+    def from_files(
+        cls,
+        files: Sequence[Any],
+        entity: str,
+        accounts: dict[str, Any] | None = None,
+        where: str = "accounts",
+    ) -> Ledger:
+        """A ledger from several files, each in its own format (QuickBooks, Xero, OFX, Stripe,
+        Beancount, a bank CSV, ledger.csv): see execreport.formats.combine. `notes` on the
+        result says what was read, mapped, matched and left unmapped."""
+        from .formats import Mapper
+        from .formats.combine import build
+
+        con = current_database()
+        schema = f"e{next(_schemas)}"
+        mapper = Mapper(dict(accounts or {}), where=where)
+        con.execute(f"CREATE SCHEMA {schema}")
+        try:
+            notes = build(con, schema, list(files), mapper, entity)
+        except BaseException:
+            con.execute(f"DROP SCHEMA {schema} CASCADE")
+            raise
+        ledger = cls(con, schema, source=", ".join(str(f.path) for f in files))
+        ledger.notes = notes
+        return ledger
 
     @classmethod
     def consolidate(cls, ledgers: Sequence[Ledger], rates: Sequence[Any] | None = None) -> Ledger:

@@ -93,6 +93,7 @@ def load_entities(config: Config, as_of: date, progress: Progress = quiet) -> li
             boards = data["board"] if isinstance(data["board"], list) else [data["board"]]
             data["board"] = [config.resolve(b) for b in boards]
         data["_config_key"] = f"{config.path}: entities.{key}.path"
+        data["_config_dir"] = str(config.resolve("."))  # `ledger` files are relative to it
         progress(f"loading {key} ({type(source).__name__})")
         entities.append(source.load(data, as_of))
     return entities

@@ -53,10 +53,26 @@ class FolderSource:
             where = settings.get("_config_key", f"entities.{self.key}.path")
             raise DataError(f"{where}: entity folder {folder} not found")
         profile = _read_profile(folder / "entity.toml")
-        ledger_file = folder / "ledger.csv"
-        if not ledger_file.exists():
-            raise DataError(f"{ledger_file}: file not found (every entity needs a ledger)")
-        ledger = Ledger.from_csv(ledger_file, entity=self.key)
+        if settings.get("ledger"):
+            ledger = Ledger.from_files(
+                ledger_files(settings, folder, self.key),
+                entity=self.key,
+                accounts=_accounts(settings, self.key),
+                where=f"entities.{self.key}.accounts",
+            )
+            from .formats.combine import unmapped
+            from .plugin_manager import warn as _warn
+
+            for name, n, total in unmapped(ledger._con, ledger.schema):
+                _warn(
+                    f"entities.{self.key}: account {name!r} is not mapped: {n} rows, total "
+                    f"{total}, kept as uncategorized (map it in [entities.{self.key}.accounts])"
+                )
+        else:
+            ledger_file = folder / "ledger.csv"
+            if not ledger_file.exists():
+                raise DataError(f"{ledger_file}: file not found (every entity needs a ledger)")
+            ledger = Ledger.from_csv(ledger_file, entity=self.key)
         kind = profile.get("kind", self.kind)
         if kind not in KINDS:
             warn(f"{folder / 'entity.toml'}: kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -86,6 +102,67 @@ class FolderSource:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"] if p != "finance")
             raise DataError(f"{folder / 'entity.toml'}: {loc}: {err['msg']}") from None
+
+
+SOURCE_KEYS = ("ledger", "format", "accounts", "bank_csv")
+FILE_KEYS = (
+    "path",
+    "format",
+    "sheet",
+    "date_format",
+    "date",
+    "amount",
+    "debit",
+    "credit",
+    "description",
+    "skip",
+)
+
+
+def ledger_files(settings: dict[str, Any], folder: Path, key: str) -> list[Any]:
+    """`[entities.<key>] ledger`: a file or a list of files (or of tables with `path`,
+    `format` and a bank CSV's columns), relative to the config file's folder (else to the
+    entity folder); `format` and `[entities.<key>.bank_csv]` apply to every file."""
+    from .errors import ConfigError
+    from .formats.combine import FileSpec
+
+    raw = settings["ledger"]
+    items = raw if isinstance(raw, list) else [raw]
+    base = Path(settings.get("_config_dir") or folder)
+    common = dict(settings.get("bank_csv") or {})
+    forced = settings.get("format")
+    out = []
+    for i, item in enumerate(items):
+        where = f"entities.{key}.ledger" + (f"[{i}]" if isinstance(raw, list) else "")
+        opts = dict(common)
+        if isinstance(item, dict):
+            for k in item:
+                if k not in FILE_KEYS:
+                    raise ConfigError(f"{where}: unknown key {k!r}; use {', '.join(FILE_KEYS)}")
+            opts.update(item)
+            item = item.get("path")
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(f"{where}: must be a file path in quotes (or a table with path)")
+        path = Path(item)
+        if not path.is_absolute():
+            path = (
+                base / item
+                if (base / item).exists() or not (folder / item).exists()
+                else folder / item
+            )
+        fmt = opts.pop("format", None) or forced
+        opts["_where"] = where if isinstance(items[i], dict) else f"entities.{key}.bank_csv"
+        out.append(FileSpec(path=path, format=fmt, options=opts, where=where + ".format"))
+    return out
+
+
+def _accounts(settings: dict[str, Any], key: str) -> dict[str, Any]:
+    from .errors import ConfigError
+
+    accounts = settings.get("accounts") or {}
+    if not isinstance(accounts, dict):
+        raise ConfigError(f'entities.{key}.accounts: must be a table of name = "NNNN"')
+    return accounts
 
 
 def _read_text(path: Path) -> str:
