@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -152,6 +153,8 @@ class ReportSettings(_Strict):
     stale_after_days: int = Field(default=45, ge=1)
     # a folder of templates that replace or extend the built-in ones (docs/templates.md)
     templates: str | None = None
+    # attach every report as a PDF too (`[roles.<name>] attach_pdf` decides per role)
+    attach_pdf: StrictBool = False
 
     @field_validator("period")
     @classmethod
@@ -254,6 +257,8 @@ class RoleSettings(BaseModel):
     enabled: bool = True
     # a template string for the mail's Subject: one line, no control characters
     subject: str | None = None
+    # attach the report as a PDF (None: `[report] attach_pdf`)
+    attach_pdf: StrictBool | None = None
 
     @field_validator("to", mode="before")
     @classmethod

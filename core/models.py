@@ -71,6 +71,16 @@ class Action(BaseModel):
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
+class Chart(BaseModel):
+    """A chart a report's template placed (`chart()`): its data, drawn as a PNG when the
+    message is made (core/charts.py), referenced in the HTML as `cid:<cid>`."""
+
+    cid: str
+    kind: str
+    alt: str
+    spec: dict[str, Any] = Field(default_factory=dict)
+
+
 class Report(BaseModel):
     """A role's report. `metrics` is `{"consolidated": {...}, "<entity key>": {...}}`."""
 
@@ -82,6 +92,7 @@ class Report(BaseModel):
     actions: list[Action] = Field(default_factory=list)
     metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     priority: int = 50
+    charts: list[Chart] = Field(default_factory=list)
 
     @property
     def critical(self) -> bool:

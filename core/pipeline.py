@@ -139,6 +139,7 @@ def build(
     A selected role that consolidates the others (the CEO) sees the same reports as in a
     full run: they are built too, and left out of the result; `consolidate=False` builds it
     over the selected roles only (a role's test in isolation)."""
+    from .charts import attach as attach_charts
     from .ledger import Ledger, use_database
     from .models import Report, RoleContext, Task
     from .progress import progress_section
@@ -208,6 +209,7 @@ def build(
                 if section is not None:
                     report.sections.insert(0, section)
             pm.hook.report_built(report=report, ctx=ctx)
+            attach_charts(report, ctx)
             rendered = render(report, as_of=day, period=period, entities=entities)
             items.append(Built(role=role, report=report, rendered=rendered))
     items = [b for b in items if b.role.name in wanted]
@@ -299,10 +301,24 @@ def check_delivery(config: Config, roles: Iterable[str]) -> None:
 def message_for(
     config: Config, version: Any, sender_name: str, to: list[str], bcc: list[str]
 ) -> Any:
+    from .charts import images
     from .models import Message
 
     report = version.report()
     entities = sorted({k for k in report.metrics if k != "consolidated"})
+    inline = images(report) if version.html else []
+    attachments = []
+    if attach_pdf(config, version.role) and version.html:
+        from .models import Attachment
+        from .pdf import html_to_pdf
+
+        attachments.append(
+            Attachment(
+                filename=f"{version.role}-v{version.version}.pdf",
+                content=html_to_pdf(version.html, inline),
+                mime_type="application/pdf",
+            )
+        )
     return Message(
         sender=config.delivery.from_,
         to=to,
@@ -310,12 +326,20 @@ def message_for(
         subject=version.subject,
         text=version.text,
         html=version.html,
+        inline_images=inline,
+        attachments=attachments,
         role=version.role,
         version=version.version,
         content_hash=version.content_hash,
         entities=entities,
         actions=report.actions,
     )
+
+
+def attach_pdf(config: Config, role: str) -> bool:
+    """`[roles.<name>] attach_pdf`, else `[report] attach_pdf`."""
+    own = config.roles.get(role).attach_pdf if config.roles.get(role) else None
+    return bool(config.report.attach_pdf if own is None else own)
 
 
 def deliver(
