@@ -278,7 +278,22 @@ class Message(BaseModel):
             msg.add_attachment(
                 att.content, maintype=maintype, subtype=subtype, filename=att.filename
             )
+        self._fixed_boundaries(msg)
         return msg
+
+    def _fixed_boundaries(self, msg: EmailMessage) -> None:
+        """MIME boundaries from the content, not random: the same report gives the same
+        body bytes (only Date and Message-ID tell two sends apart)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for piece in (self.text, self.html, self.subject):
+            digest.update(piece.encode("utf-8", "surrogateescape") + b"\0")
+        for part in [*self.inline_images, *self.attachments]:
+            digest.update(part.content + b"\0")
+        tag = digest.hexdigest()[:32]
+        for i, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+            part.set_boundary(f"=_execreport_{tag}_{i}")
 
     @property
     def recipients(self) -> list[str]:
