@@ -320,7 +320,7 @@ def attach(report: Any, ctx: Any) -> None:
 
     for s in report.sections:
         if "![chart:" in s.body:
-            s.body = PLACEHOLDER.sub(replace, s.body)
+            s.body = re.sub(r"\n{3,}", "\n\n", PLACEHOLDER.sub(replace, s.body)).strip()
     report.charts = [c for c in done.values() if c is not None]
 
 

@@ -437,10 +437,14 @@ def _plan(
         to = (recipients or {}).get(v.role) or config.recipients(v.role)
         for name, _ in senders:
             d = archive.find_delivery(v.id, name, to) if archive is not None and v.id else None
-            size = len(message_for(config, v, name, to, bcc).as_mime().as_bytes())
+            message = message_for(config, v, name, to, bcc)
+            size = len(message.as_mime().as_bytes())
+            pdf = sum(len(a.content) for a in message.attachments if a.mime_type.endswith("pdf"))
+            # the size includes the PDF: the sender's size check (SES 40 MB) sees it too
+            with_pdf = f" (PDF attached: {pdf / 1024:.1f} KiB)" if pdf else ""
             skip = _skip(config, archive, v, name, d, resend)
             if skip is not None:
-                out.append(Outcome(v.role, v.version, name, to, skip[0], skip[1], size))
+                out.append(Outcome(v.role, v.version, name, to, skip[0], skip[1] + with_pdf, size))
                 continue
             if not v.id:
                 detail = "new version"
@@ -452,7 +456,7 @@ def _plan(
                 detail = f"was {d.status}"
             else:
                 detail = d.status  # pending, failed
-            out.append(Outcome(v.role, v.version, name, to, "planned", detail, size))
+            out.append(Outcome(v.role, v.version, name, to, "planned", detail + with_pdf, size))
     return out
 
 

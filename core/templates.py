@@ -185,10 +185,10 @@ def chart(kind: str) -> Any:
     """`{{ chart("cfo_cash") }}`: place a chart here, as an inline image. Moving or deleting
     the call moves or drops the chart; its data and alt text are filled in once the report
     is built (core/charts.py, `KINDS` lists the charts)."""
-    from .charts import placeholder
+    from .charts import KINDS, placeholder
 
-    if not isinstance(kind, str) or not _CHART_KIND.fullmatch(kind):
-        raise ValueError(f"chart(): not a chart name: {kind!r}")
+    if not isinstance(kind, str) or not _CHART_KIND.fullmatch(kind) or kind not in KINDS:
+        raise ValueError(f"chart({kind!r}): no such chart (known: {', '.join(KINDS)})")
     return safe(placeholder(kind))
 
 

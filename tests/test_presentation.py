@@ -204,6 +204,7 @@ def test_attach_pdf_delivers_a_pdf_with_the_report_title(tmp_path):
     cfg = write_config(tmp_path, extra="\n[roles.cfo]\nattach_pdf = true\n")
     dry = cli("run", "--config", str(cfg), "--dry-run", "--role", "cfo")
     assert dry.returncode == 0, dry.stderr
+    assert re.search(r"PDF attached: [0-9.]+ KiB", dry.stdout), dry.stdout
     done = cli("run", "--config", str(cfg))
     assert done.returncode == 0, done.stderr
     msgs = read_outbox(tmp_path / "outbox")
@@ -244,3 +245,39 @@ def test_help_imports_neither_matplotlib_nor_weasyprint():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "LOADED []" in done.stdout, done.stdout[-500:]
+
+
+def test_a_user_template_moves_one_chart_and_drops_another(tmp_path):
+    cfg = write_config(tmp_path)
+    text = cfg.read_text().replace("[report]\n", '[report]\ntemplates = "templates"\n', 1)
+    cfg.write_text(text)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "cfo.md.j2").write_text(
+        '{% extends "default:cfo.md.j2" %}\n'
+        "{% block contribution_margin %}{% endblock %}\n"
+        '{% block planned_investments %}{% call section("Cash at a glance") %}\n'
+        '{{ chart("cfo_break_even") }}\n{% endcall %}{% endblock %}\n'
+    )
+    done = cli("build", "--config", str(cfg), "--role", "cfo")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "## Contribution margin and break-even" not in out
+    glance = out.split("## Cash at a glance", 1)[1]
+    assert "(cid:chart-cfo_break_even.png)" in glance.split("\n## ", 1)[0]
+    assert out.count("(cid:chart-cfo_cash.png)") == 1
+
+
+def test_an_unknown_chart_name_is_one_line_naming_the_template_line(tmp_path):
+    cfg = write_config(tmp_path)
+    text = cfg.read_text().replace("[report]\n", '[report]\ntemplates = "templates"\n', 1)
+    cfg.write_text(text)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "cfo.md.j2").write_text(
+        '{% extends "default:cfo.md.j2" %}\n'
+        '{% block planned_investments %}{% call section("Extra") %}\n'
+        'Before.\n\n{{ chart("no_such_chart") }}\n\nAfter.\n{% endcall %}{% endblock %}\n'
+    )
+    done = cli("build", "--config", str(cfg), "--role", "cfo")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "templates/cfo.md.j2:5: " in done.stderr and "no_such_chart" in done.stderr
