@@ -371,7 +371,6 @@ def _png(spec_json: str) -> bytes:
             dpi=DPI,
             facecolor="white",
             metadata={"Software": None},
-            pil_kwargs={"optimize": True},
         )
     return buf.getvalue()
 
