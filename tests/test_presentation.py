@@ -281,3 +281,41 @@ def test_an_unknown_chart_name_is_one_line_naming_the_template_line(tmp_path):
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert "templates/cfo.md.j2:5: " in done.stderr and "no_such_chart" in done.stderr
+
+
+def test_the_cfo_cash_chart_shows_the_forecast_and_the_cash_out_month(tmp_path):
+    from datetime import date
+    from types import SimpleNamespace
+
+    from execreport import charts
+    from execreport.ledger import Ledger, use_database
+    from execreport.models import Entity, Finance, Report, Section
+    from minidata import write_entity
+
+    folder = write_entity(tmp_path / "acme")
+    forecast = [
+        {"month": f"2025-{m:02d}", "cash": str(4500 - 1000 * (m - 3))} for m in range(4, 16 - 3)
+    ]
+    report = Report(
+        role="cfo",
+        title="CFO",
+        sections=[Section(heading="Cash", body=charts.placeholder("cfo_cash") + "\n\nText.")],
+        metrics={"acme": {"cash": "4500.00", "cash_forecast": forecast}},
+    )
+    with use_database():
+        entity = Entity(
+            key="acme",
+            name="Acme",
+            ledger=Ledger.from_csv(folder / "ledger.csv", "acme"),
+            finance=Finance(opening_cash="1000.00", opening_date="2024-01-01"),
+        )
+        charts.attach(report, SimpleNamespace(entities=[entity], as_of=date(2025, 3, 31)))
+    # 4500 - 1000 a month: 3500 in April, 2500 May, 1500 June, 500 July, -500 August
+    alt = (
+        "Cash per business, last 12 months and the 12-month forecast: Acme $4,500. "
+        "Acme runs out of cash in 2025-08."
+    )
+    assert report.sections[0].body == f"![{alt}](cid:chart-cfo_cash.png)\n\nText."
+    (chart,) = report.charts
+    assert chart.spec["title"] == "Cash: history and 12-month forecast"
+    assert charts.png(chart).startswith(b"\x89PNG")
