@@ -134,10 +134,9 @@ def html_with_parts(msg: email.message.EmailMessage) -> tuple[str, dict[str, byt
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("width", [390, 1000])
-def test_every_example_report_fits_the_viewport_and_its_charts_load(
-    example_emails, tmp_path, width
-):
-    browser = chromium()
+def test_every_example_report_fits_the_viewport_and_its_charts_load(request, tmp_path, width):
+    browser = chromium()  # first: without it the test skips (fails under CI), nothing is run
+    example_emails = request.getfixturevalue("example_emails")
     shots = Path(os.environ.get("EXECREPORT_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     for role in ROLES:
