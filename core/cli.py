@@ -665,11 +665,16 @@ def preview(
             help="Where to write the HTML (default: next to the archive, preview/ROLE.html).",
         ),
     ] = None,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Write the report as a PDF (ROLE.pdf) too.")
+    ] = False,
 ) -> None:
-    """Build one report and write its email HTML to a file; prints the path.
+    """Build one report and write its email HTML to a file, its chart images beside it
+    (so a browser shows what recipients see); prints the path.
 
     Example: execreport preview cfo -o cfo.html
     """
+    from .charts import images
     from .pipeline import archive_path, reading_archive
     from .pipeline import build as build_reports
 
@@ -679,8 +684,19 @@ def preview(
     item = result.items[0]
     path = output or archive_path(cfg).parent / "preview" / f"{role}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(item.rendered.html, encoding="utf-8")
+    html = item.rendered.html
+    inline = images(item.report)
+    for img in inline:
+        (path.parent / img.filename).write_bytes(img.content)
+        html = html.replace(f'src="cid:{img.content_id}"', f'src="{img.filename}"')
+    path.write_text(html, encoding="utf-8")
     print(path)
+    if pdf:
+        from .pdf import html_to_pdf
+
+        target = path.with_suffix(".pdf")
+        target.write_bytes(html_to_pdf(item.rendered.html, inline))
+        print(target)
 
 
 @app.command("plugins")

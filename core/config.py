@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -208,6 +209,9 @@ class ReportSettings(_Strict):
             return Decimal(1)
         return self.fx.get(code)
 
+    # attach every report as a PDF too (`[roles.<name>] attach_pdf` decides per role)
+    attach_pdf: StrictBool = False
+
     @field_validator("period")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
@@ -309,6 +313,8 @@ class RoleSettings(BaseModel):
     enabled: bool = True
     # a template string for the mail's Subject: one line, no control characters
     subject: str | None = None
+    # attach the report as a PDF (None: `[report] attach_pdf`)
+    attach_pdf: StrictBool | None = None
 
     @field_validator("to", mode="before")
     @classmethod

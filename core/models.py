@@ -71,6 +71,16 @@ class Action(BaseModel):
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
+class Chart(BaseModel):
+    """A chart a report's template placed (`chart()`): its data, drawn as a PNG when the
+    message is made (core/charts.py), referenced in the HTML as `cid:<cid>`."""
+
+    cid: str
+    kind: str
+    alt: str
+    spec: dict[str, Any] = Field(default_factory=dict)
+
+
 class Report(BaseModel):
     """A role's report. `metrics` is `{"consolidated": {...}, "<entity key>": {...}}`."""
 
@@ -82,6 +92,7 @@ class Report(BaseModel):
     actions: list[Action] = Field(default_factory=list)
     metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     priority: int = 50
+    charts: list[Chart] = Field(default_factory=list)
 
     @property
     def critical(self) -> bool:
@@ -267,7 +278,22 @@ class Message(BaseModel):
             msg.add_attachment(
                 att.content, maintype=maintype, subtype=subtype, filename=att.filename
             )
+        self._fixed_boundaries(msg)
         return msg
+
+    def _fixed_boundaries(self, msg: EmailMessage) -> None:
+        """MIME boundaries from the content, not random: the same report gives the same
+        body bytes (only Date and Message-ID tell two sends apart)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for piece in (self.text, self.html, self.subject):
+            digest.update(piece.encode("utf-8", "surrogateescape") + b"\0")
+        for part in [*self.inline_images, *self.attachments]:
+            digest.update(part.content + b"\0")
+        tag = digest.hexdigest()[:32]
+        for i, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+            part.set_boundary(f"=_execreport_{tag}_{i}")
 
     @property
     def recipients(self) -> list[str]:

@@ -149,6 +149,7 @@ def build(
     full run: they are built too, and left out of the result; `consolidate=False` builds it
     over the selected roles only (a role's test in isolation)."""
     from .delivery_health import delivery_health_section
+    from .charts import attach as attach_charts
     from .ledger import Ledger, use_database
     from .models import Report, RoleContext, Task
     from .progress import progress_section
@@ -235,6 +236,7 @@ def build(
                     if health is not None:
                         report.sections.append(health)
             pm.hook.report_built(report=report, ctx=ctx)
+            attach_charts(report, ctx)
             rendered = render(
                 report, as_of=day, period=period, entities=entities, currency_note=money.note
             )
@@ -441,10 +443,24 @@ def check_delivery(config: Config, roles: Iterable[str]) -> None:
 def message_for(
     config: Config, version: Any, sender_name: str, to: list[str], bcc: list[str]
 ) -> Any:
+    from .charts import images
     from .models import Message
 
     report = version.report()
     entities = sorted({k for k in report.metrics if k != "consolidated"})
+    inline = images(report) if version.html else []
+    attachments = []
+    if attach_pdf(config, version.role) and version.html:
+        from .models import Attachment
+        from .pdf import html_to_pdf
+
+        attachments.append(
+            Attachment(
+                filename=f"{version.role}-v{version.version}.pdf",
+                content=html_to_pdf(version.html, inline),
+                mime_type="application/pdf",
+            )
+        )
     return Message(
         sender=config.delivery.from_,
         to=to,
@@ -452,12 +468,20 @@ def message_for(
         subject=version.subject,
         text=version.text,
         html=version.html,
+        inline_images=inline,
+        attachments=attachments,
         role=version.role,
         version=version.version,
         content_hash=version.content_hash,
         entities=entities,
         actions=report.actions,
     )
+
+
+def attach_pdf(config: Config, role: str) -> bool:
+    """`[roles.<name>] attach_pdf`, else `[report] attach_pdf`."""
+    own = config.roles.get(role).attach_pdf if config.roles.get(role) else None
+    return bool(config.report.attach_pdf if own is None else own)
 
 
 def deliver(
@@ -667,7 +691,11 @@ def _plan(
                 out.append(_no_recipient_left(v, name, full))
                 continue
             d = _row(archive, v, name, full, to, bcc, resend, write=False)
-            size = len(message_for(config, v, name, to, bcc).as_mime().as_bytes())
+            message = message_for(config, v, name, to, bcc)
+            size = len(message.as_mime().as_bytes())
+            pdf = sum(len(a.content) for a in message.attachments if a.mime_type.endswith("pdf"))
+            # the size includes the PDF: the sender's size check (SES 40 MB) sees it too
+            with_pdf = f" (PDF attached: {pdf / 1024:.1f} KiB)" if pdf else ""
             if not resend:
                 for address in _retries_due(archive, v, name, sender, to):
                     out.append(
@@ -683,7 +711,7 @@ def _plan(
                     )
             skip = _skip(config, archive, v, name, d, resend)
             if skip is not None:
-                out.append(Outcome(v.role, v.version, name, to, skip[0], skip[1], size))
+                out.append(Outcome(v.role, v.version, name, to, skip[0], skip[1] + with_pdf, size))
                 continue
             if not v.id:
                 detail = "new version"
@@ -695,7 +723,7 @@ def _plan(
                 detail = f"was {d.status}"
             else:
                 detail = d.status  # pending, failed
-            out.append(Outcome(v.role, v.version, name, to, "planned", detail, size))
+            out.append(Outcome(v.role, v.version, name, to, "planned", detail + with_pdf, size))
     return out
 
 

@@ -173,7 +173,27 @@ def _helpers() -> dict[str, Any]:
     def md(value: Any) -> Any:
         return safe(md_text(value))
 
-    return {"money": money_filter, "md": md, "safe_markdown": safe, "table": table}
+    return {
+        "money": money_filter,
+        "md": md,
+        "safe_markdown": safe,
+        "table": table,
+        "chart": chart,
+    }
+
+
+_CHART_KIND = re.compile(r"[a-z0-9_]+")
+
+
+def chart(kind: str) -> Any:
+    """`{{ chart("cfo_cash") }}`: place a chart here, as an inline image. Moving or deleting
+    the call moves or drops the chart; its data and alt text are filled in once the report
+    is built (core/charts.py, `KINDS` lists the charts)."""
+    from .charts import KINDS, placeholder
+
+    if not isinstance(kind, str) or not _CHART_KIND.fullmatch(kind) or kind not in KINDS:
+        raise ValueError(f"chart({kind!r}): no such chart (known: {', '.join(KINDS)})")
+    return safe(placeholder(kind))
 
 
 # -- the environment ------------------------------------------------------------------------
@@ -456,6 +476,8 @@ STANDARD_VARIABLES = {
     "`value|money(entity)` or `value|money('EUR')`: `€1,234.56`",
     "md": "`md(text)`: escape text explicitly (values are escaped when printed anyway)",
     "safe_markdown": "`safe_markdown(text)` or `text|safe`: Markdown printed as it is",
+    "chart": "`chart(name)`: an inline chart image here (cfo_cash, cfo_break_even, ceo_cash, "
+    "accounting_expenses, accounting_deferred, cmo_channels, cto_checks)",
 }
 
 

@@ -108,12 +108,16 @@ def test_html_escapes_data_text(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_preview_writes_html_with_inline_styles(tmp_path):
+def test_preview_writes_html_styled_once_with_the_layout_inline(tmp_path):
     cfg = write_config(tmp_path)
     out = cli("preview", "cfo", "--config", str(cfg), "--output", str(tmp_path / "cfo.html"))
     assert out.stdout.strip() == str(tmp_path / "cfo.html")
     page = (tmp_path / "cfo.html").read_text()
-    assert "<table" in page and 'style="' in page and "<style" not in page
+    # the look in one <style> block; what a client without <style> needs to lay it out
+    # (the wrapper's width, a table's scroll box) inline; no style on any cell
+    assert page.count("<style>") == 1 and page.index("<style>") < page.index("</head>")
+    assert 'style="max-width:760px;' in page and 'style="overflow-x:auto;max-width:100%"' in page
+    assert "<table" in page and "<td style=" not in page and "<th style=" not in page
 
 
 def test_check_validates_without_building(tmp_path):

@@ -62,7 +62,8 @@ def test_without_chromium_the_browser_test_fails_under_ci(no_tools):
     done = run_pytest("-n", "0", "tests/test_html_in_browser.py", env=env)
     out = done.stdout + done.stderr
     assert done.returncode == 1, out  # 1: tests failed (not 0, and not an internal error)
-    assert summary(out).startswith("1 failed in") and "skipped" not in out, out
+    # all three browser tests: the script one, and the fit test at 390 and 1000 px
+    assert summary(out).startswith("3 failed in") and "skipped" not in out, out
     assert "chromium or chromium-browser is not installed" in out, out
 
 
@@ -70,7 +71,7 @@ def test_without_chromium_the_browser_test_skips_outside_ci(no_tools):
     done = run_pytest("-n", "0", "tests/test_html_in_browser.py", env=pytest_env(no_tools, ci=None))
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
-    assert summary(out).startswith("1 skipped in") and "FAILED" not in out, out
+    assert summary(out).startswith("3 skipped in") and "FAILED" not in out, out
     assert "chromium or chromium-browser is not installed" in out, out
 
 
