@@ -146,3 +146,20 @@ def test_no_runway_at_zero_net_burn_and_no_break_even_without_a_positive_margin(
 def test_money_figures_round_to_the_cent_and_the_others_to_two_places(key):
     m = cfo.metrics({key: Decimal("2.345"), "cm_ratio": Decimal("0.125")})
     assert str(m[key]) == "2.35" and m["cm_ratio"] == 0.13
+
+
+def test_burn_and_runway_keep_their_fractions():
+    # gross 100.5 / 3 = 33.5; net (100.5 - 0) / 3 = 33.5; runway 1000 / 33.5 = 29.85
+    f = cfo.figures(
+        Decimal("1000"), {"revenue": Decimal(0), "cogs": Decimal("100"), "opex": Decimal("0.5")}
+    )
+    assert (f["gross_burn_3m"], f["net_burn_3m"]) == (Decimal("33.5"), Decimal("33.5"))
+    assert cfo.metrics(f)["runway_months"] == 29.85
+
+
+def test_a_revenue_of_one_has_a_margin_and_a_monthly_revenue_of_one_a_margin_of_safety():
+    one = cfo.figures(Decimal(0), {"revenue": Decimal(1), "cogs": Decimal(0), "opex": Decimal(0)})
+    assert one["cm_ratio"] == 1
+    # revenue 3: monthly 1; cm 1; break-even (3 / 3) / 1 = 1; margin of safety (1 - 1) / 1
+    three = cfo.figures(Decimal(0), {"revenue": Decimal(3), "cogs": Decimal(0), "opex": Decimal(3)})
+    assert (three["break_even_revenue"], three["margin_of_safety"]) == (1, 0)

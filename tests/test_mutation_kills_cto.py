@@ -164,3 +164,17 @@ def test_cost_figures_share_of_revenue_and_month_on_month_growth():
     assert (got["stack_cost_pct_of_revenue"], got["software_spend_mom_pct"]) == (None, None)
     drop = {"revenue_3m": Decimal(300), "spend": [Decimal(1), Decimal(40), Decimal(10)]}
     assert cto.cost_figures(Decimal(1), drop)["software_spend_mom_pct"] == -75
+
+
+def test_only_a_toml_true_counts_as_a_cicd_step_or_as_managed():
+    assert cto.maturity(item("x", ci=1, tests=True)) == 0  # 1 is not true
+    assert cto.maturity(item("x", ci=True, managed=1)) == 1  # nor is it managed
+
+
+def test_monthly_revenue_and_growth_keep_their_fractions_and_need_only_a_prior_month():
+    window = {"revenue_3m": Decimal(1000), "spend": [Decimal(0), Decimal(40), Decimal(10)]}
+    got = cto.rounded(cto.cost_figures(Decimal(1), window))
+    # 1000 / 3 = 333.33; 1 / 333.33 * 100 = 0.3; (10 - 40) / 40 * 100 = -75
+    assert str(got["revenue_monthly_3m"]) == "333.33"
+    assert got["stack_cost_pct_of_revenue"] == 0.3
+    assert got["software_spend_mom_pct"] == -75.0
