@@ -163,3 +163,11 @@ def test_a_revenue_of_one_has_a_margin_and_a_monthly_revenue_of_one_a_margin_of_
     # revenue 3: monthly 1; cm 1; break-even (3 / 3) / 1 = 1; margin of safety (1 - 1) / 1
     three = cfo.figures(Decimal(0), {"revenue": Decimal(3), "cogs": Decimal(0), "opex": Decimal(3)})
     assert (three["break_even_revenue"], three["margin_of_safety"]) == (1, 0)
+
+
+def test_a_net_burn_under_one_still_has_a_runway():
+    # net (1.5 - 0) / 3 = 0.5 a month; runway 10 / 0.5 = 20 months
+    f = cfo.figures(
+        Decimal(10), {"revenue": Decimal(0), "cogs": Decimal("1.5"), "opex": Decimal(0)}
+    )
+    assert (f["net_burn_3m"], f["runway_months"]) == (Decimal("0.5"), 20)

@@ -178,3 +178,24 @@ def test_monthly_revenue_and_growth_keep_their_fractions_and_need_only_a_prior_m
     assert str(got["revenue_monthly_3m"]) == "333.33"
     assert got["stack_cost_pct_of_revenue"] == 0.3
     assert got["software_spend_mom_pct"] == -75.0
+
+
+def test_only_sends_mail_true_makes_a_mail_item():
+    items = [item("m", sends_mail=1, spf=True, dkim=True, dmarc="reject")]
+    assert cto.practice_figures(items)["mail_items"] == 0
+    assert len(cto.item_checks(items[0])) == 7
+
+
+def test_only_a_toml_true_passes_spf_or_dkim():
+    m = item("m", sends_mail=True, spf=1, dkim=True, dmarc="reject")
+    assert cto.item_checks(m)[7:] == [("spf", False), ("dkim", True), ("dmarc", True)]
+
+
+def test_small_revenue_and_spend_still_give_a_share_and_a_growth_and_a_refund_month_none():
+    # revenue 3 over 3 months: 1 a month; 2 / 1 * 100 = 200 %; spend 1 then 2: +100 %
+    tiny = {"revenue_3m": Decimal(3), "spend": [Decimal(0), Decimal(1), Decimal(2)]}
+    got = cto.cost_figures(Decimal(2), tiny)
+    assert (got["stack_cost_pct_of_revenue"], got["software_spend_mom_pct"]) == (200, 100)
+    # a month whose refunds exceed its spend: no growth from a negative base
+    refund = {"revenue_3m": Decimal(3), "spend": [Decimal(0), Decimal(-10), Decimal(5)]}
+    assert cto.cost_figures(Decimal(2), refund)["software_spend_mom_pct"] is None
