@@ -156,3 +156,26 @@ def test_ledger_counts_list_the_first_rows_behind_each_issue(ctx):
 )
 def test_the_quarter_starts_on_the_first_of_january_april_july_or_october(month, first):
     assert accounting.quarter_start(date(2025, month, 15)) == date(2025, first, 1)
+
+
+def test_an_entity_without_rows_has_zero_counts_and_zero_money():
+    ctx = context([entity("a", A_ROWS), entity("empty")], AS_OF)
+    empty = accounting.compute(ctx)["empty"]
+    categories = empty.pop("expense_categories")
+    assert categories == []
+    assert {k: (type(v).__name__, str(v)) for k, v in empty.items()} == {
+        **{k: ("int", "0") for k in accounting.COUNT_KEYS},
+        **{k: ("Decimal", "0.00") for k in accounting.MONEY_KEYS},
+    }
+
+
+def test_at_most_10_rows_are_listed_per_issue_and_entity_by_default():
+    rows = [row(f"2025-02-{d:02}", "-1.00", "6100", "misc", f"C{d}", receipt="r") for d in
+            range(1, 13)]  # fmt: skip
+    ctx = context([entity("a", rows)], AS_OF)
+    _, issues = accounting.ledger_counts(ctx.ledger, AS_OF)
+    assert [r[1] for r in issues["uncategorized"]["a"]] == list(range(1, 11))
+    with accounting.ExpenseFlags(ctx.ledger, AS_OF, []) as flags:
+        audited = accounting.audit(ctx, flags)
+    assert len(audited.issues["uncategorized"]["a"]) == 10
+    assert audited.metrics["a"]["uncategorized_rows"] == 12

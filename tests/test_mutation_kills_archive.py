@@ -13,7 +13,7 @@ import json
 import sqlite3
 
 import pytest
-from execreport.archive import SCHEMA_VERSION, Archive, content_hash
+from execreport.archive import _MIGRATIONS, SCHEMA_VERSION, Archive, content_hash
 from execreport.errors import ExecReportError
 from execreport.models import Finding, Report, Section, Severity
 from execreport.render import Rendered
@@ -355,3 +355,89 @@ def test_last_delivered_matches_role_sender_and_the_exact_list(tmp_path):
         assert archive.last_delivered("cfo", "smtp", ["a@x.com", "b@x.com"]) is None
         assert archive.last_delivered("cfo", "ses", ["a@x.com"]) is None
         assert archive.last_delivered("ceo", "ses", ["a@x.com", "b@x.com"]) is None
+
+
+def test_versions_and_deliveries_read_back_are_frozen(tmp_path):
+    import dataclasses
+
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            v.markdown = "changed"  # type: ignore[misc]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            d.status = "sent"  # type: ignore[misc]
+
+
+def test_an_archive_in_a_folder_not_made_yet_makes_the_folders(tmp_path):
+    with Archive(tmp_path / "state" / "deep" / "a.sqlite3") as archive:
+        assert archive.schema_version == 2
+    assert (tmp_path / "state" / "deep" / "a.sqlite3").is_file()
+
+
+def test_a_locked_archive_is_waited_for_30_seconds(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        assert archive.db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+
+
+def test_the_options_of_store_claim_and_mark_failed_are_keyword_only(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        rendered = Rendered(markdown="m", html="h", text="t")
+        with pytest.raises(TypeError):
+            archive.store(report(), rendered, "2025-03-31", "Q1 2025")  # type: ignore[misc]
+        v, _ = store(archive, "cfo", "m")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        with pytest.raises(TypeError):
+            archive.claim(d.id, True)  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            archive.mark_failed(d.id, "e", "uncertain")  # type: ignore[misc]
+
+
+class _RacingConnection(sqlite3.Connection):
+    """A connection whose first read of the schema version is followed, before `_migrate`
+    takes its lock, by another process migrating the file to `_other_reaches`."""
+
+    _other_reaches = SCHEMA_VERSION
+    _raced = False
+
+    def execute(self, sql, *args):  # type: ignore[override]
+        cur = super().execute(sql, *args)
+        if sql == "PRAGMA user_version" and not _RacingConnection._raced:
+            _RacingConnection._raced = True
+            stale = cur.fetchone()
+            other = sqlite3.connect(self.path_for_race)  # type: ignore[attr-defined]
+            for version in range(1, self._other_reaches + 1):
+                other.executescript(_MIGRATIONS[version] + f"; PRAGMA user_version = {version};")
+            other.close()
+            return _Rows([stale])
+        return cur
+
+
+class _Rows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def fetchone(self):
+        return self.rows[0]
+
+
+@pytest.mark.parametrize("other_reaches", [1, 2])
+def test_a_migration_done_by_another_process_meanwhile_is_not_done_again(
+    tmp_path, monkeypatch, other_reaches
+):
+    path = tmp_path / "a.sqlite3"
+    connect = sqlite3.connect
+
+    def racing(*args, **kwargs):
+        con = connect(*args, factory=_RacingConnection, **kwargs)
+        con.path_for_race = str(path)
+        return con
+
+    monkeypatch.setattr(_RacingConnection, "_raced", False)
+    monkeypatch.setattr(_RacingConnection, "_other_reaches", other_reaches)
+    monkeypatch.setattr("execreport.archive.sqlite3.connect", racing)
+    # the other process reached schema 1 or 2; this one migrates the rest, once each
+    with Archive(path) as archive:
+        assert archive.schema_version == 2
+        columns = [r[1] for r in archive.db.execute("PRAGMA table_info(reports)")]
+        assert columns.count("base_hash") == 1

@@ -37,7 +37,12 @@ def holding():
     )
     b = entity(
         "b",
-        assets=[Asset(name="long gone", expires=date(2024, 1, 1))],
+        assets=[
+            Asset(name="long gone", expires=date(2024, 1, 1)),
+            Asset(name="gone this year", expires=date(2025, 1, 1)),
+            Asset(name="next year", expires=date(2026, 1, 1)),
+            Asset(name="the year after", expires=date(2027, 1, 1)),
+        ],
         kpis=[KPI(name="x")],
         kpi_values=[value("x", "2025-03-31")],
     )
@@ -45,11 +50,11 @@ def holding():
 
 
 def test_asset_and_kpi_figures_over_all_entities():
-    # assets 6; expired: 2025-03-30, 2024-01-01; expiring: 2025-03-31, 2025-05-30;
+    # assets 9; expired: 2025-03-30, 2024-01-01, 2025-01-01; expiring: 2025-03-31, 2025-05-30;
     # declared KPIs {revenue, nps} + {x} = 3, covered revenue and x: 2 / 3
     assert asset_figures(holding(), AS_OF) == {
-        "assets": 6,
-        "assets_expired": 2,
+        "assets": 9,
+        "assets_expired": 3,
         "assets_expiring_60d": 2,
         "kpi_coverage": 0.67,
     }

@@ -19,13 +19,16 @@ def test_channels_absent_live_and_the_email_list_summed_over_entities():
             Channel(name="Google", status="claimed"),
             Channel(name="Yelp", status="optimised"),
             Channel(name="Airbnb", status="listed"),
+            Channel(name="Boatsetter", status="abandoned"),  # sorts before "absent"
+            # a status read from a file is a new string, not the interned literal
+            Channel(name="Tripadvisor", status="".join(["ab", "sent"])),
         ],
         audience={"email_list": "120"},
     )
     b = entity("b", channels=[Channel(name="Viator")], audience={"email_list": 30})
     c = entity("c", audience={"segments": {}})
     assert channel_figures([a, b, c]) == {
-        "channels_absent": 2,  # GetMyBoat, Viator (absent is the default)
+        "channels_absent": 3,  # GetMyBoat, Tripadvisor, Viator (absent is the default)
         "channels_live": 2,
         "email_list": 150,
     }

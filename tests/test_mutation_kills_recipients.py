@@ -343,3 +343,94 @@ def test_smtp_connection_lost_mid_send_is_uncertain_and_drops_the_connection(err
     assert "check before --resend" in str(err)
     assert getattr(err, "uncertain", False) is True
     assert conn.closed is True and sender._conn is None
+
+
+def test_a_named_bcc_goes_bare_into_the_envelope():
+    ((to, bcc, raw),) = SESSender({})._calls(message(["a@x.com"], ["Audit <audit@x.com>"]))
+    assert (to, bcc) == (["a@x.com"], ["audit@x.com"])
+    assert b"audit@x.com" not in raw
+
+
+def test_the_date_header_is_in_utc_whatever_the_machines_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        date_header = message(["a@x.com"]).as_mime()["Date"]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert date_header.datetime.utcoffset().total_seconds() == 0
+
+
+def test_a_sender_without_an_at_sign_names_the_message_id_after_itself():
+    assert message(["a@x.com"], sender="reports").as_mime()["Message-ID"].endswith("@reports>")
+
+
+class Recording(Connection):
+    """An ESMTP connection with a SIZE limit that records what it is given."""
+
+    does_esmtp = True
+
+    def __init__(self, size: int | None) -> None:
+        super().__init__(RuntimeError("unused"))
+        self.esmtp_features = {"size": str(size)} if size else {}
+        self.data = b""
+
+    def sendmail(self, sender, rcpt, data):
+        self.data = data
+        return {}
+
+
+def sized(length: int, **more: Any) -> Message:
+    """A message whose SMTP data is exactly `length` bytes: full lines of 60 characters (62
+    bytes with CRLF) and a last line of 1 to 62 (7bit all through: no line over 78)."""
+    sender = SMTPSender({"host": "mail.invalid", "port": 2525, "starttls": False})
+    lines, extra = max(0, (length - 500) // 62), 1
+    for _ in range(5):
+        text = ("x" * 60 + "\n") * lines + "y" * extra
+        m = message(["a@x.com"], text=text, message_id="<s@example.com>", **more)
+        conn = Recording(None)
+        sender._conn = conn  # type: ignore[assignment]
+        sender.send(m)
+        missing = length - len(conn.data)
+        if missing == 0:
+            return m
+        extra += missing
+        while extra > 62:
+            lines, extra = lines + 1, extra - 62
+        while extra < 1:
+            lines, extra = lines - 1, extra + 62
+    raise AssertionError(f"could not size a message to {length} bytes")
+
+
+@pytest.mark.parametrize(
+    "length,limit,shown",
+    [
+        (1_050_001, 1_050_000, "1.1 MB, over the server's limit of 1.1 MB"),
+        (1_249_999, 1_000_000, "1.2 MB, over the server's limit of 1.0 MB"),
+        (1_300_000, 1_250_000, "1.3 MB, over the server's limit of 1.2 MB"),  # 1.25: half even
+    ],
+)
+def test_smtp_states_both_sizes_in_megabytes_of_a_million_bytes(length, limit, shown):
+    m = sized(length, role="cfo")
+    sender = SMTPSender({"host": "mail.invalid", "port": 2525, "starttls": False})
+    conn = Recording(limit)
+    sender._conn = conn  # type: ignore[assignment]
+    with pytest.raises(DeliveryError) as caught:
+        sender.send(m)
+    assert str(caught.value) == f"SMTP mail.invalid:2525: message 'cfo' is {shown}; nothing sent"
+    assert conn.data == b""
+
+
+def test_smtp_sends_a_message_of_exactly_the_servers_size_and_names_the_subject_without_role():
+    m = sized(2000)
+    sender = SMTPSender({"host": "mail.invalid", "port": 2525, "starttls": False})
+    exact = Recording(2000)
+    sender._conn = exact  # type: ignore[assignment]
+    sender.send(m)
+    assert len(exact.data) == 2000
+    sender._conn = Recording(1999)  # type: ignore[assignment]
+    with pytest.raises(DeliveryError, match=r"message 'CFO report' is 0\.0 MB"):
+        sender.send(m)
