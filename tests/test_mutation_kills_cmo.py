@@ -25,7 +25,11 @@ def test_channels_absent_live_and_the_email_list_summed_over_entities():
         ],
         audience={"email_list": "120"},
     )
-    b = entity("b", channels=[Channel(name="Viator")], audience={"email_list": 30})
+    b = entity(
+        "b",
+        channels=[Channel(name="Viator"), Channel(name="Klook", status="unclaimed")],
+        audience={"email_list": 30},
+    )
     c = entity("c", audience={"segments": {}})
     assert channel_figures([a, b, c]) == {
         "channels_absent": 3,  # GetMyBoat, Tripadvisor, Viator (absent is the default)
