@@ -1,0 +1,443 @@
+"""The archive's versions and delivery ledger (core/archive.py), state by state.
+
+Each test states one promise of DESIGN.md's delivery ledger: a version only when content
+changes, one row per (version, recipient list, sender), which states a claim takes with and
+without --resend, what the marks write. The expected values are written out by hand (hashes
+with hashlib, lists as literals). Written to kill the mutants of `bench/mutation.sh archive`
+(docs/testing.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+import pytest
+from execreport.archive import _MIGRATIONS, SCHEMA_VERSION, Archive, content_hash
+from execreport.errors import ExecReportError
+from execreport.models import Finding, Report, Section, Severity
+from execreport.render import Rendered
+
+
+def report(role: str = "cfo", *, critical: bool = False, priority: int = 50) -> Report:
+    findings = [Finding(severity=Severity.critical, message="cash gone")] if critical else []
+    return Report(
+        role=role,
+        title=f"{role.upper()} report",
+        subject=f"{role} subject",
+        sections=[Section(heading="h", body="b")],
+        findings=findings,
+        priority=priority,
+    )
+
+
+def store(archive: Archive, role: str, markdown: str, base: str | None = None, **kw):
+    rendered = Rendered(markdown=markdown, html=f"<p>{markdown}</p>", text=f"T {markdown}")
+    return archive.store(
+        report(role, **kw), rendered, as_of="2025-03-31", period="Q1 2025", base=base
+    )
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# -- versions ------------------------------------------------------------------------------
+def test_a_stored_version_keeps_every_field_of_the_report_and_its_rendering(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, new = store(archive, "cfo", "cash 100", critical=True, priority=7)
+        assert new is True
+        assert (v.role, v.version, v.as_of, v.period) == ("cfo", 1, "2025-03-31", "Q1 2025")
+        assert (v.title, v.subject, v.priority) == ("CFO report", "cfo subject", 7)
+        assert v.critical is True
+        assert (v.markdown, v.html, v.text) == ("cash 100", "<p>cash 100</p>", "T cash 100")
+        assert v.content_hash == sha("cash 100") == v.base_hash
+        assert v.forced_reason is None
+        assert v.report().title == "CFO report"
+        assert json.loads(v.report_json)["priority"] == 7
+        assert v.built_at.endswith("+00:00")  # UTC, to the second
+        assert len(v.built_at) == len("2025-03-31T10:00:00+00:00")
+
+
+def test_a_report_without_critical_findings_is_stored_not_critical(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "cash 100")
+        assert v.critical is False
+        assert archive.latest("cfo").critical is False
+
+
+def test_content_hash_is_the_sha256_of_the_utf8_markdown():
+    assert content_hash("café") == hashlib.sha256("café".encode()).hexdigest()
+
+
+def test_version_numbers_count_per_role_from_one(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        a1, _ = store(archive, "cfo", "one")
+        b1, _ = store(archive, "ceo", "one")
+        a2, _ = store(archive, "cfo", "two")
+        a3, new = store(archive, "cfo", "three")
+        assert (a1.version, b1.version, a2.version, a3.version, new) == (1, 1, 2, 3, True)
+        assert [v.version for v in archive.versions("cfo")] == [1, 2, 3]
+        assert [(v.role, v.version) for v in archive.versions()] == [
+            ("ceo", 1),
+            ("cfo", 1),
+            ("cfo", 2),
+            ("cfo", 3),
+        ]
+        assert archive.latest("cfo").version == 3
+        assert archive.latest("cto") is None
+        assert archive.version("cfo", 2).markdown == "two"
+        assert archive.version("cfo", 4) is None
+        assert archive.get(a2.id).markdown == "two"
+
+
+def test_the_same_content_returns_the_latest_version_not_a_new_one(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        store(archive, "cfo", "one")
+        v2, _ = store(archive, "cfo", "two")
+        again, new = store(archive, "cfo", "two")
+        assert (again.id, again.version, new) == (v2.id, 2, False)
+        # content seen before, but not the latest: a new version
+        back, new = store(archive, "cfo", "one")
+        assert (back.version, new) == (3, True)
+
+
+def test_a_change_only_in_the_comparison_sections_keeps_the_version(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v1, _ = store(archive, "cfo", "cash 100\nchanges: a", base="cash 100")
+        assert v1.base_hash == sha("cash 100")
+        assert v1.content_hash == sha("cash 100\nchanges: a")
+        same, new = store(archive, "cfo", "cash 100\nchanges: b", base="cash 100")
+        assert (same.version, new) == (1, False)
+        v2, new = store(archive, "cfo", "cash 90\nchanges: b", base="cash 90")
+        assert (v2.version, new) == (2, True)
+
+
+def test_a_base_equal_to_the_last_full_content_keeps_the_version(tmp_path):
+    # a version archived before base hashes existed has base_hash = content_hash
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        store(archive, "cfo", "cash 100", base="cash")
+        same, new = store(archive, "cfo", "cash 100 and more", base="cash 100")
+        assert (same.version, new) == (1, False)
+
+
+def test_a_failed_store_leaves_no_transaction_open(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        with pytest.raises(AttributeError):
+            archive.store(
+                report(), object(), as_of="2025-03-31", period="Q1 2025", base="x"
+            )  # no .markdown
+        bad = Rendered(markdown="m", html=None, text="t")  # type: ignore[arg-type]
+        with pytest.raises(sqlite3.IntegrityError):
+            archive.store(report(), bad, as_of="2025-03-31", period="Q1 2025")
+        assert not archive.db.in_transaction
+        v, new = store(archive, "cfo", "m")
+        assert (v.version, new) == (1, True)
+
+
+def test_forcing_records_the_reason(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        archive.set_forced(v.id, "stale data sent anyway")
+        assert archive.get(v.id).forced_reason == "stale data sent anyway"
+
+
+# -- schema --------------------------------------------------------------------------------
+def test_a_new_archive_is_at_the_current_schema(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        assert archive.schema_version == SCHEMA_VERSION == 2
+        columns = [r[1] for r in archive.db.execute("PRAGMA table_info(reports)")]
+        assert columns[-1] == "base_hash"
+    with Archive(tmp_path / "a.sqlite3") as again:  # opening again migrates nothing
+        assert again.schema_version == 2
+
+
+def test_an_archive_from_a_newer_execreport_is_refused_naming_both_schemas(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 3")
+    db.close()
+    with pytest.raises(ExecReportError, match=r"schema 3 is newer than this execreport \(2\)"):
+        Archive(path)
+
+
+def test_an_archive_that_cannot_be_opened_is_an_error_naming_the_path(tmp_path):
+    (tmp_path / "dir.sqlite3").mkdir()
+    with pytest.raises(ExecReportError, match="dir.sqlite3: cannot open the archive"):
+        Archive(tmp_path / "dir.sqlite3")
+
+
+def test_a_migration_that_fails_is_rolled_back(tmp_path):
+    path = tmp_path / "half.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE reports (id INTEGER PRIMARY KEY)")  # no such schema 1
+    db.commit()
+    db.close()
+    with pytest.raises(sqlite3.OperationalError):
+        Archive(path)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+    assert [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == [
+        "reports"
+    ]
+    db.close()
+
+
+def test_the_archive_uses_wal_and_foreign_keys(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        assert archive.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert archive.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        with pytest.raises(sqlite3.IntegrityError):
+            archive.plan_delivery(999, "outbox", ["a@example.com"], [])
+
+
+# -- deliveries ----------------------------------------------------------------------------
+def test_a_planned_delivery_is_pending_with_its_lists(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["b@x.com", "a@x.com"], ["audit@x.com"])
+        assert (d.report_id, d.sender, d.status, d.attempt) == (v.id, "ses", "pending", 0)
+        assert d.recipients == ["a@x.com", "b@x.com"]  # the key: sorted
+        assert d.bcc == ["audit@x.com"]
+        assert (d.message_id, d.error) == (None, None)
+        assert d.created_at == d.updated_at
+
+
+def test_the_same_list_in_another_order_is_the_same_delivery(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["b@x.com", "a@x.com"], [])
+        same = archive.plan_delivery(v.id, "ses", ["a@x.com", "b@x.com"], [])
+        other_sender = archive.plan_delivery(v.id, "smtp", ["a@x.com", "b@x.com"], [])
+        other_list = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        assert same.id == d.id
+        assert len({d.id, other_sender.id, other_list.id}) == 3
+        assert [x.id for x in archive.deliveries()] == sorted(
+            [d.id, other_sender.id, other_list.id]
+        )
+
+
+def test_a_claim_takes_pending_and_failed_rows_once_and_counts_the_attempt(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        assert archive.claim(d.id) is True
+        row = archive.deliveries()[0]
+        assert (row.status, row.attempt) == ("sending", 1)
+        assert archive.claim(d.id) is False  # already taken
+        archive.mark_failed(d.id, "refused")
+        row = archive.deliveries()[0]
+        assert (row.status, row.error, row.attempt) == ("failed", "refused", 1)
+        assert archive.claim(d.id) is True  # a failed row is tried again
+        row = archive.deliveries()[0]
+        assert (row.status, row.attempt, row.error) == ("sending", 2, None)
+
+
+def test_a_claim_of_an_unknown_row_takes_nothing(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        assert archive.claim(12345) is False
+        assert archive.claim(12345, resend=True) is False
+
+
+@pytest.mark.parametrize("state", ["sent", "sending", "uncertain"])
+def test_a_sent_sending_or_uncertain_row_is_taken_only_with_resend(tmp_path, state):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        archive.db.execute("UPDATE deliveries SET status = ? WHERE id = ?", (state, d.id))
+        assert archive.claim(d.id) is False
+        assert archive.claim(d.id, resend=True) is True
+        assert archive.deliveries()[0].status == "sending"
+
+
+def test_resend_also_takes_pending_and_failed_rows(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        assert archive.claim(d.id, resend=True) is True
+        archive.mark_failed(d.id, "boom")
+        assert archive.claim(d.id, resend=True) is True
+
+
+def test_marking_sent_records_the_message_id_and_clears_the_error(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        archive.claim(d.id)
+        archive.mark_failed(d.id, "timeout", status="uncertain")
+        row = archive.deliveries()[0]
+        assert (row.status, row.error) == ("uncertain", "timeout")
+        archive.mark_sent(d.id, "msg-7")
+        row = archive.deliveries()[0]
+        assert (row.status, row.message_id, row.error) == ("sent", "msg-7", None)
+
+
+def test_a_released_row_is_pending_again_with_its_attempt_given_back(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        archive.claim(d.id)
+        archive.release(d.id, "daily quota")
+        row = archive.deliveries()[0]
+        assert (row.status, row.attempt, row.error) == ("pending", 0, "daily quota")
+        archive.release(d.id)  # never below zero
+        row = archive.deliveries()[0]
+        assert (row.status, row.attempt, row.error) == ("pending", 0, None)
+        archive.claim(d.id)
+        archive.claim(d.id, resend=True)
+        archive.release(d.id)
+        assert archive.deliveries()[0].attempt == 1
+
+
+def test_rows_left_sending_become_uncertain_with_a_note(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        assert archive.mark_uncertain() == []
+        v, _ = store(archive, "cfo", "one")
+        a = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        b = archive.plan_delivery(v.id, "ses", ["b@x.com"], [])
+        archive.claim(a.id)
+        found = archive.mark_uncertain()
+        assert [(x.id, x.status) for x in found] == [(a.id, "sending")]
+        rows = {x.id: x for x in archive.deliveries()}
+        assert rows[a.id].status == "uncertain"
+        assert "check the recipient before --resend" in rows[a.id].error
+        assert (rows[b.id].status, rows[b.id].error) == ("pending", None)
+
+
+def test_deliveries_filter_by_version_and_status(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v1, _ = store(archive, "cfo", "one")
+        v2, _ = store(archive, "cfo", "two")
+        a = archive.plan_delivery(v1.id, "ses", ["a@x.com"], [])
+        b = archive.plan_delivery(v2.id, "ses", ["a@x.com"], [])
+        c = archive.plan_delivery(v2.id, "ses", ["c@x.com"], [])
+        archive.claim(c.id)
+        archive.mark_sent(c.id, "m")
+        assert [x.id for x in archive.deliveries(report_id=v1.id)] == [a.id]
+        assert [x.id for x in archive.deliveries(report_id=v2.id)] == [b.id, c.id]
+        assert [x.id for x in archive.deliveries(status="sent")] == [c.id]
+        assert [x.id for x in archive.deliveries(v2.id, "pending")] == [b.id]
+        assert [x.id for x in archive.deliveries(v1.id, "sent")] == []
+
+
+def test_last_sent_is_the_newest_version_with_a_sent_delivery(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v1, _ = store(archive, "cfo", "one")
+        v2, _ = store(archive, "cfo", "two")
+        v3, _ = store(archive, "cfo", "three")
+        other, _ = store(archive, "ceo", "x")
+        assert archive.last_sent("cfo") is None
+        for v in (v1, v2):
+            d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+            archive.claim(d.id)
+            archive.mark_sent(d.id, f"m{v.version}")
+        failed = archive.plan_delivery(v3.id, "ses", ["a@x.com"], [])
+        archive.claim(failed.id)
+        archive.mark_failed(failed.id, "no")
+        d = archive.plan_delivery(other.id, "ses", ["a@x.com"], [])
+        archive.claim(d.id)
+        archive.mark_sent(d.id, "m")
+        assert archive.last_sent("cfo").version == 2
+        assert archive.last_sent("cto") is None
+
+
+def test_last_delivered_matches_role_sender_and_the_exact_list(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v1, _ = store(archive, "cfo", "one")
+        v2, _ = store(archive, "cfo", "two")
+        v3, _ = store(archive, "cfo", "three")
+        for v, to in ((v1, ["b@x.com", "a@x.com"]), (v2, ["a@x.com", "b@x.com"])):
+            d = archive.plan_delivery(v.id, "ses", to, [])
+            archive.claim(d.id)
+            archive.mark_sent(d.id, "m")
+        archive.plan_delivery(v3.id, "ses", ["a@x.com", "b@x.com"], [])  # pending only
+        assert archive.last_delivered("cfo", "ses", ["b@x.com", "a@x.com"]).version == 2
+        assert archive.last_delivered("cfo", "smtp", ["a@x.com", "b@x.com"]) is None
+        assert archive.last_delivered("cfo", "ses", ["a@x.com"]) is None
+        assert archive.last_delivered("ceo", "ses", ["a@x.com", "b@x.com"]) is None
+
+
+def test_versions_and_deliveries_read_back_are_frozen(tmp_path):
+    import dataclasses
+
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            v.markdown = "changed"  # type: ignore[misc]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            d.status = "sent"  # type: ignore[misc]
+
+
+def test_an_archive_in_a_folder_not_made_yet_makes_the_folders(tmp_path):
+    with Archive(tmp_path / "state" / "deep" / "a.sqlite3") as archive:
+        assert archive.schema_version == 2
+    assert (tmp_path / "state" / "deep" / "a.sqlite3").is_file()
+
+
+def test_a_locked_archive_is_waited_for_30_seconds(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        assert archive.db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+
+
+def test_the_options_of_store_claim_and_mark_failed_are_keyword_only(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        rendered = Rendered(markdown="m", html="h", text="t")
+        with pytest.raises(TypeError):
+            archive.store(report(), rendered, "2025-03-31", "Q1 2025")  # type: ignore[misc]
+        v, _ = store(archive, "cfo", "m")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        with pytest.raises(TypeError):
+            archive.claim(d.id, True)  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            archive.mark_failed(d.id, "e", "uncertain")  # type: ignore[misc]
+
+
+class _RacingConnection(sqlite3.Connection):
+    """A connection whose first read of the schema version is followed, before `_migrate`
+    takes its lock, by another process migrating the file to `_other_reaches`."""
+
+    _other_reaches = SCHEMA_VERSION
+    _raced = False
+
+    def execute(self, sql, *args):  # type: ignore[override]
+        cur = super().execute(sql, *args)
+        if sql == "PRAGMA user_version" and not _RacingConnection._raced:
+            _RacingConnection._raced = True
+            stale = cur.fetchone()
+            other = sqlite3.connect(self.path_for_race)  # type: ignore[attr-defined]
+            for version in range(1, self._other_reaches + 1):
+                other.executescript(_MIGRATIONS[version] + f"; PRAGMA user_version = {version};")
+            other.close()
+            return _Rows([stale])
+        return cur
+
+
+class _Rows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def fetchone(self):
+        return self.rows[0]
+
+
+@pytest.mark.parametrize("other_reaches", [1, 2])
+def test_a_migration_done_by_another_process_meanwhile_is_not_done_again(
+    tmp_path, monkeypatch, other_reaches
+):
+    path = tmp_path / "a.sqlite3"
+    connect = sqlite3.connect
+
+    def racing(*args, **kwargs):
+        con = connect(*args, factory=_RacingConnection, **kwargs)
+        con.path_for_race = str(path)
+        return con
+
+    monkeypatch.setattr(_RacingConnection, "_raced", False)
+    monkeypatch.setattr(_RacingConnection, "_other_reaches", other_reaches)
+    monkeypatch.setattr("execreport.archive.sqlite3.connect", racing)
+    # the other process reached schema 1 or 2; this one migrates the rest, once each
+    with Archive(path) as archive:
+        assert archive.schema_version == 2
+        columns = [r[1] for r in archive.db.execute("PRAGMA table_info(reports)")]
+        assert columns.count("base_hash") == 1
