@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
+import subprocess
+import sys
 
 import pytest
-from execreport.archive import _MIGRATIONS, SCHEMA_VERSION, Archive, content_hash
+from execreport.archive import _MIGRATIONS, SCHEMA_VERSION, Archive, Owner, content_hash
 from execreport.errors import ExecReportError
 from execreport.models import Finding, Report, Section, Severity
 from execreport.render import Rendered
@@ -145,26 +149,41 @@ def test_forcing_records_the_reason(tmp_path):
 # -- schema --------------------------------------------------------------------------------
 def test_a_new_archive_is_at_the_current_schema(tmp_path):
     with Archive(tmp_path / "a.sqlite3") as archive:
-        assert archive.schema_version == SCHEMA_VERSION == 2
+        assert archive.schema_version == SCHEMA_VERSION == 3
         columns = [r[1] for r in archive.db.execute("PRAGMA table_info(reports)")]
-        assert columns[-1] == "base_hash"
+        assert columns[-1] == "base_hash"  # schema 2
+        columns = [r[1] for r in archive.db.execute("PRAGMA table_info(deliveries)")]
+        assert columns[-4:] == ["owner_pid", "owner_host", "owner_started", "lease_until"]
     with Archive(tmp_path / "a.sqlite3") as again:  # opening again migrates nothing
-        assert again.schema_version == 2
+        assert again.schema_version == 3
+        columns = [r[1] for r in again.db.execute("PRAGMA table_info(deliveries)")]
+        assert columns.count("owner_pid") == 1
 
 
 def test_an_archive_from_a_newer_execreport_is_refused_naming_both_schemas(tmp_path):
     path = tmp_path / "new.sqlite3"
     db = sqlite3.connect(path)
-    db.execute("PRAGMA user_version = 3")
+    db.execute("PRAGMA user_version = 4")
     db.close()
-    with pytest.raises(ExecReportError, match=r"schema 3 is newer than this execreport \(2\)"):
+    with pytest.raises(ExecReportError, match=r"schema 4 is newer than this execreport \(3\)"):
         Archive(path)
+    # read-only opening refuses it as well, and neither wrote to it
+    with pytest.raises(ExecReportError, match=r"schema 4 is newer than this execreport \(3\)"):
+        Archive(path, readonly=True)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    db.close()
 
 
 def test_an_archive_that_cannot_be_opened_is_an_error_naming_the_path(tmp_path):
     (tmp_path / "dir.sqlite3").mkdir()
-    with pytest.raises(ExecReportError, match="dir.sqlite3: cannot open the archive"):
+    with pytest.raises(ExecReportError, match="dir.sqlite3: is a folder, not an archive file"):
         Archive(tmp_path / "dir.sqlite3")
+    # under a file, not a folder: the folder cannot be made
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ExecReportError, match="a.sqlite3: cannot open the archive: .*File exists"):
+        Archive(tmp_path / "file.txt" / "a.sqlite3")
 
 
 def test_a_migration_that_fails_is_rolled_back(tmp_path):
@@ -173,7 +192,11 @@ def test_a_migration_that_fails_is_rolled_back(tmp_path):
     db.execute("CREATE TABLE reports (id INTEGER PRIMARY KEY)")  # no such schema 1
     db.commit()
     db.close()
-    with pytest.raises(sqlite3.OperationalError):
+    # one line naming the file and the failed statement's error, not a traceback
+    with pytest.raises(
+        ExecReportError,
+        match=r"half\.sqlite3: cannot use the archive: table reports already exists$",
+    ):
         Archive(path)
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 0
@@ -239,15 +262,28 @@ def test_a_claim_of_an_unknown_row_takes_nothing(tmp_path):
         assert archive.claim(12345, resend=True) is False
 
 
-@pytest.mark.parametrize("state", ["sent", "sending", "uncertain"])
-def test_a_sent_sending_or_uncertain_row_is_taken_only_with_resend(tmp_path, state):
+@pytest.mark.parametrize("state", ["sent", "uncertain"])
+def test_a_sent_or_uncertain_row_is_taken_only_with_resend(tmp_path, state):
     with Archive(tmp_path / "a.sqlite3") as archive:
         v, _ = store(archive, "cfo", "one")
         d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
         archive.db.execute("UPDATE deliveries SET status = ? WHERE id = ?", (state, d.id))
         assert archive.claim(d.id) is False
         assert archive.claim(d.id, resend=True) is True
-        assert archive.deliveries()[0].status == "sending"
+        row = archive.deliveries()[0]
+        assert (row.status, row.attempt) == ("sending", 1)
+
+
+def test_a_row_in_sending_is_never_taken_not_even_with_resend(tmp_path):
+    # another run is sending it (DESIGN.md: only a gone owner's row is reclaimed)
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        assert archive.claim(d.id) is True
+        assert archive.claim(d.id) is False
+        assert archive.claim(d.id, resend=True) is False
+        row = archive.deliveries()[0]
+        assert (row.status, row.attempt) == ("sending", 1)  # the refused claims counted none
 
 
 def test_resend_also_takes_pending_and_failed_rows(tmp_path):
@@ -283,25 +319,51 @@ def test_a_released_row_is_pending_again_with_its_attempt_given_back(tmp_path):
         archive.release(d.id)  # never below zero
         row = archive.deliveries()[0]
         assert (row.status, row.attempt, row.error) == ("pending", 0, None)
+        # attempt 1 fails, attempt 2 is released: one attempt given back, not all
         archive.claim(d.id)
-        archive.claim(d.id, resend=True)
+        archive.mark_failed(d.id, "refused")
+        archive.claim(d.id)
+        assert archive.deliveries()[0].attempt == 2
         archive.release(d.id)
-        assert archive.deliveries()[0].attempt == 1
+        row = archive.deliveries()[0]
+        assert (row.status, row.attempt, row.error) == ("pending", 1, None)
 
 
-def test_rows_left_sending_become_uncertain_with_a_note(tmp_path):
-    with Archive(tmp_path / "a.sqlite3") as archive:
-        assert archive.mark_uncertain() == []
-        v, _ = store(archive, "cfo", "one")
-        a = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
-        b = archive.plan_delivery(v.id, "ses", ["b@x.com"], [])
-        archive.claim(a.id)
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_rows_left_sending_by_a_dead_process_become_uncertain_with_a_note(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    host = socket.gethostname()
+    pid = _dead_pid()
+    with Archive(path, owner=Owner(pid=pid, host=host, started="0:1")) as dead:
+        assert dead.mark_uncertain() == []
+        v, _ = store(dead, "cfo", "one")
+        a = dead.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        b = dead.plan_delivery(v.id, "ses", ["b@x.com"], [])
+        mine = dead.plan_delivery(v.id, "ses", ["c@x.com"], [])
+        dead.claim(a.id)
+    with Archive(path) as archive:  # this (live) process
+        archive.claim(mine.id)
         found = archive.mark_uncertain()
-        assert [(x.id, x.status) for x in found] == [(a.id, "sending")]
+        # the row as it was found: still `sending`, with the dead owner recorded
+        assert [(x.id, x.status, x.owner_pid, x.owner_host) for x in found] == [
+            (a.id, "sending", pid, host)
+        ]
         rows = {x.id: x for x in archive.deliveries()}
         assert rows[a.id].status == "uncertain"
-        assert "check the recipient before --resend" in rows[a.id].error
+        assert rows[a.id].error == (
+            f"the process that took it (pid {pid} on {host}) stopped between the send "
+            "request and its record; check the recipient before --resend"
+        )
         assert (rows[b.id].status, rows[b.id].error) == ("pending", None)
+        # a row this live process holds is not reclaimed
+        assert (rows[mine.id].status, rows[mine.id].owner_pid) == ("sending", os.getpid())
+        assert archive.mark_uncertain() == []
 
 
 def test_deliveries_filter_by_version_and_status(tmp_path):
@@ -371,7 +433,7 @@ def test_versions_and_deliveries_read_back_are_frozen(tmp_path):
 
 def test_an_archive_in_a_folder_not_made_yet_makes_the_folders(tmp_path):
     with Archive(tmp_path / "state" / "deep" / "a.sqlite3") as archive:
-        assert archive.schema_version == 2
+        assert archive.schema_version == 3
     assert (tmp_path / "state" / "deep" / "a.sqlite3").is_file()
 
 
@@ -421,7 +483,7 @@ class _Rows:
         return self.rows[0]
 
 
-@pytest.mark.parametrize("other_reaches", [1, 2])
+@pytest.mark.parametrize("other_reaches", [1, 2, 3])
 def test_a_migration_done_by_another_process_meanwhile_is_not_done_again(
     tmp_path, monkeypatch, other_reaches
 ):
@@ -436,8 +498,11 @@ def test_a_migration_done_by_another_process_meanwhile_is_not_done_again(
     monkeypatch.setattr(_RacingConnection, "_raced", False)
     monkeypatch.setattr(_RacingConnection, "_other_reaches", other_reaches)
     monkeypatch.setattr("execreport.archive.sqlite3.connect", racing)
-    # the other process reached schema 1 or 2; this one migrates the rest, once each
+    # the other process reached schema 1, 2 or 3; this one migrates the rest, once each
     with Archive(path) as archive:
-        assert archive.schema_version == 2
+        assert _RacingConnection._raced is True  # the race did happen
+        assert archive.schema_version == 3
         columns = [r[1] for r in archive.db.execute("PRAGMA table_info(reports)")]
         assert columns.count("base_hash") == 1
+        columns = [r[1] for r in archive.db.execute("PRAGMA table_info(deliveries)")]
+        assert columns.count("owner_pid") == columns.count("lease_until") == 1
