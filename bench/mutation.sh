@@ -30,7 +30,7 @@ python -c 'import cosmic_ray' 2>/dev/null || {
 }
 
 # the largest sessions first, so that the two workers end close together
-all=(cto cfo accounting archive figures ceo ses smtp models cmo)
+all=(archive cto cfo accounting owners figures ceo ses smtp models cmo)
 if [ $# -gt 0 ]; then sessions=("$@"); else sessions=("${all[@]}"); fi
 for s in "${sessions[@]}"; do
     [ -f "$repo/bench/mutation/$s.toml" ] || { echo "no session $s (bench/mutation/$s.toml)" >&2; exit 2; }

@@ -15,9 +15,20 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
-from execreport.archive import _MIGRATIONS, SCHEMA_VERSION, Archive, Owner, content_hash
+from execreport.archive import (
+    _MIGRATIONS,
+    SCHEMA_VERSION,
+    Archive,
+    Owner,
+    archive_problem,
+    content_hash,
+    pid_alive,
+    process_started,
+)
 from execreport.errors import ExecReportError
 from execreport.models import Finding, Report, Section, Severity
 from execreport.render import Rendered
@@ -506,3 +517,299 @@ def test_a_migration_done_by_another_process_meanwhile_is_not_done_again(
         assert columns.count("base_hash") == 1
         columns = [r[1] for r in archive.db.execute("PRAGMA table_info(deliveries)")]
         assert columns.count("owner_pid") == columns.count("lease_until") == 1
+
+
+# -- opening (schema 3: empty files, read-only, integrity) ---------------------------------
+def test_an_empty_file_is_refused_unless_a_new_archive_is_asked_for(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    path.write_bytes(b"")
+    with pytest.raises(ExecReportError, match=r"a\.sqlite3: the archive file is empty \(0 bytes\)"):
+        Archive(path)
+    assert path.stat().st_size == 0  # nothing written
+    with Archive(path, new=True) as archive:
+        assert archive.schema_version == 3
+    assert path.stat().st_size > 0
+    with Archive(path) as again:  # no longer empty: opens without `new`
+        assert again.schema_version == 3
+
+
+def test_a_read_only_archive_is_opened_as_it_is_and_refuses_writes(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    with Archive(path) as archive:
+        store(archive, "cfo", "one")
+    with Archive(path, readonly=True) as peek:
+        assert peek.readonly is True
+        assert peek.latest("cfo").markdown == "one"
+        assert peek.db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+        assert peek.db.isolation_level is None  # autocommit, as the writable one
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            peek.set_forced(1, "x")
+    with Archive(path) as archive:
+        assert archive.readonly is False
+        assert archive.db.isolation_level is None
+
+
+def test_a_read_only_opening_of_a_missing_file_names_it_and_makes_nothing(tmp_path):
+    path = tmp_path / "none" / "a.sqlite3"
+    with pytest.raises(ExecReportError, match=r"a\.sqlite3: cannot write the archive \("):
+        Archive(path, readonly=True)
+    assert not (tmp_path / "none").exists()
+
+
+def test_an_archive_lacking_a_column_of_schema_3_is_refused_naming_it(tmp_path):
+    # marked schema 3, but made by schemas 1 and 2 only: deliveries lacks the owner columns
+    path = tmp_path / "a.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(_MIGRATIONS[1] + ";" + _MIGRATIONS[2] + "; PRAGMA user_version = 3;")
+    db.close()
+    needle = (
+        r"a\.sqlite3: not an execreport archive of schema 3 \(table 'deliveries' lacks "
+        r"'owner_pid'\); restore it from a backup$"
+    )
+    with pytest.raises(ExecReportError, match=needle):
+        Archive(path)
+    with pytest.raises(ExecReportError, match=needle):  # read-only: schema 3 is checked too
+        Archive(path, readonly=True)
+
+
+def test_an_archive_at_schema_3_without_tables_is_refused_naming_the_first(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 3")
+    db.close()
+    with pytest.raises(ExecReportError, match=r"schema 3 \(no table 'reports'\)"):
+        Archive(path)
+
+
+def test_an_older_schema_read_only_is_not_checked_for_the_new_columns(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(_MIGRATIONS[1] + ";" + _MIGRATIONS[2] + "; PRAGMA user_version = 2;")
+    db.close()
+    with Archive(path, readonly=True) as peek:
+        assert peek.schema_version == 2
+        assert peek.deliveries() == []
+
+
+def test_a_file_that_is_not_sqlite_is_refused_as_not_an_archive(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    path.write_bytes(b"this is not a database, just text " * 200)
+    for readonly in (False, True):
+        with pytest.raises(ExecReportError, match=r"a\.sqlite3: not an archive or damaged \("):
+            Archive(path, readonly=readonly)
+
+
+def _error(cls: type[sqlite3.Error], text: str, code: str | None) -> sqlite3.Error:
+    exc = cls(text)
+    exc.sqlite_errorname = code  # type: ignore[attr-defined]
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "expected"),
+    [
+        (
+            "SQLITE_FULL",
+            "x",
+            "p: disk full: the archive cannot be written; free space and run again",
+        ),
+        (
+            None,
+            "database or disk is  full",
+            "p: disk full: the archive cannot be written; free space and run again",
+        ),
+        ("SQLITE_NOTADB", "x", "p: not an archive or damaged (x); restore it from a backup"),
+        ("SQLITE_CORRUPT", "x", "p: not an archive or damaged (x); restore it from a backup"),
+        (
+            None,
+            "file is not a database",
+            "p: not an archive or damaged (file is not a database); restore it from a backup",
+        ),
+        (
+            None,
+            "database disk image is\nmalformed",
+            "p: not an archive or damaged (database "
+            "disk image is malformed); restore it from a backup",
+        ),
+        ("SQLITE_READONLY", "x", "p: cannot write the archive (x)"),
+        ("SQLITE_PERM", "x", "p: cannot write the archive (x)"),
+        ("SQLITE_CANTOPEN", "x", "p: cannot write the archive (x)"),
+        ("SQLITE_BUSY", "x", "p: the archive is locked by another process (x); try again"),
+        (
+            None,
+            "database is locked",
+            "p: the archive is locked by another process (database is locked); try again",
+        ),
+        ("SQLITE_ERROR", "no such table: t", "p: cannot use the archive: no such table: t"),
+        (None, "disk", "p: cannot use the archive: disk"),
+    ],
+)
+def test_each_sqlite_error_is_one_line_saying_what_it_means(code, text, expected):
+    assert archive_problem(Path("p"), _error(sqlite3.OperationalError, text, code)) == expected
+
+
+def test_a_sqlite_error_without_an_error_name_is_still_one_line():
+    exc = sqlite3.DatabaseError("odd  error")  # no sqlite_errorname attribute at all
+    if hasattr(exc, "sqlite_errorname"):
+        del exc.sqlite_errorname
+    assert archive_problem(Path("p"), exc) == "p: cannot use the archive: odd error"
+
+
+# -- owners and leases (schema 3) ------------------------------------------------------------
+def _proc_start(pid: int) -> str:
+    """Field 22 of /proc/PID/stat, read by hand (the comm of these processes has no spaces),
+    after the first 8 characters of the boot id."""
+    boot = open("/proc/sys/kernel/random/boot_id").read()[:8]
+    return f"{boot}:{open(f'/proc/{pid}/stat').read().split()[21]}"
+
+
+def test_the_owner_is_this_process_on_this_host_with_its_start_time():
+    me = Owner.me()
+    assert (me.pid, me.host) == (os.getpid(), socket.gethostname())
+    assert me.started == _proc_start(os.getpid()) == process_started(os.getpid())
+    assert len(me.started.split(":")[0]) == 8
+
+
+def test_a_process_gone_or_a_zombie_has_no_start_time():
+    assert process_started(_dead_pid()) is None
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        for _ in range(200):  # until it has exited, not reaped yet
+            state = open(f"/proc/{zombie.pid}/stat").read().rsplit(")", 1)[-1].split()[0]
+            if state == "Z":
+                break
+            time.sleep(0.02)
+        assert state == "Z"
+        assert process_started(zombie.pid) is None
+        assert pid_alive(zombie.pid) is True  # the pid is still taken, by a zombie
+        # an owner recorded with that pid and a start time is gone
+        owner = Owner(pid=1, host="h", started=None)
+        assert owner.gone(zombie.pid, "h", "0:1", None, 0.0) is True
+    finally:
+        zombie.wait()
+
+
+def test_pid_alive_is_true_for_a_live_process_only():
+    assert pid_alive(os.getpid()) is True
+    assert pid_alive(1) is True
+    assert pid_alive(_dead_pid()) is False
+    assert pid_alive(0) is False  # never "the process group"
+    assert pid_alive(-1) is False  # never "every process"
+
+
+def test_who_is_gone_as_this_owner_tells_it():
+    me = Owner(pid=os.getpid(), host="here", started="s")
+    live, dead = os.getpid(), _dead_pid()
+    started = _proc_start(live)
+    now = 1000.0
+    # taken before owners were recorded
+    assert me.gone(None, "here", None, None, now) is True
+    assert me.gone(live, None, started, 5000.0, now) is True
+    # another host: only the lease tells
+    assert me.gone(dead, "there", "0:1", None, now) is True
+    assert me.gone(dead, "there", "0:1", 999.0, now) is True
+    assert me.gone(dead, "there", "0:1", 1000.0, now) is False  # expires after `now`
+    assert me.gone(dead, "there", "0:1", 1001.0, now) is False
+    # this host: the pid and its start time tell, not the lease
+    assert me.gone(dead, "here", "0:1", 5000.0, now) is True
+    assert me.gone(live, "here", None, 0.0, now) is False
+    assert me.gone(live, "here", started, 0.0, now) is False
+    assert me.gone(live, "here", started + "0", 5000.0, now) is True  # a reused pid
+
+
+def test_a_claim_records_the_owner_and_a_lease_and_renew_extends_only_its_own(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    owner = Owner(pid=4242, host="h.invalid", started="0:7")
+    with Archive(path, owner=owner, lease_seconds=50.0) as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        other = archive.plan_delivery(v.id, "ses", ["b@x.com"], [])
+        before = time.time()
+        assert archive.claim(d.id)
+        after = time.time()
+        row = archive.delivery(d.id)
+        assert (row.owner_pid, row.owner_host, row.owner_started) == (4242, "h.invalid", "0:7")
+        assert before + 50.0 <= row.lease_until <= after + 50.0
+        assert archive.renew() == 1
+        # a row of another owner (same pid and host, another start) is not renewed
+        with Archive(path, owner=Owner(4242, "h.invalid", "0:8"), lease_seconds=50.0) as b:
+            assert b.claim(other.id)
+            assert b.renew() == 1
+        archive.db.execute("UPDATE deliveries SET lease_until = 1.0")
+        before = time.time()
+        assert archive.renew() == 1
+        after = time.time()
+        assert before + 50.0 <= archive.delivery(d.id).lease_until <= after + 50.0
+        assert archive.delivery(other.id).lease_until == 1.0
+        archive.mark_sent(d.id, "m")  # a sent row is no longer renewed
+        assert archive.renew() == 0
+    with Archive(path, owner=Owner(4242, "h.invalid", None)) as none:
+        assert none.renew() == 0  # `IS ?`: a None start time matches only None
+
+
+def test_leases_are_renewed_every_quarter_of_the_lease_by_default(tmp_path):
+    with Archive(tmp_path / "a.sqlite3", lease_seconds=120.0) as archive:
+        assert archive.lease_seconds == 120.0
+        assert archive.keep_leases().every == 30.0
+        assert archive.keep_leases(every=2.5).every == 2.5
+        assert archive.keep_leases(every=0.01).every == 0.05  # never busier than 20 a second
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        assert archive.lease_seconds == 120.0  # LEASE_SECONDS
+
+
+def test_reclaim_returns_the_gone_rows_and_the_held_ones_apart(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    far = Owner(pid=1, host="far.invalid", started="0:1")
+    with Archive(path, owner=far, lease_seconds=-1.0) as expired:
+        v, _ = store(expired, "cfo", "one")
+        a = expired.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        expired.claim(a.id)
+    with Archive(path, owner=far, lease_seconds=600.0) as fresh:
+        b = fresh.plan_delivery(v.id, "ses", ["b@x.com"], [])
+        fresh.claim(b.id)
+    with Archive(path) as archive:
+        assert not archive.db.in_transaction
+        gone, held = archive.reclaim()
+        assert not archive.db.in_transaction
+        assert [(x.id, x.status) for x in gone] == [(a.id, "sending")]
+        assert [(x.id, x.status) for x in held] == [(b.id, "sending")]
+        assert archive.delivery(a.id).status == "uncertain"
+        assert archive.delivery(a.id).error == (
+            "the process that took it (pid 1 on far.invalid) stopped between the send "
+            "request and its record; check the recipient before --resend"
+        )
+        assert archive.delivery(b.id).status == "sending"
+        assert archive.reclaim() == ([], [archive.delivery(b.id)])
+
+
+def test_a_row_taken_before_owners_were_recorded_is_reclaimed_with_a_plain_note(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        archive.db.execute("UPDATE deliveries SET status = 'sending' WHERE id = ?", (d.id,))
+        assert [x.id for x in archive.mark_uncertain()] == [d.id]
+        assert archive.delivery(d.id).error == (
+            "the process that took it stopped between the send request and its record; "
+            "check the recipient before --resend"
+        )
+
+
+def test_the_lease_keeper_renews_from_its_own_thread_and_stops(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    with Archive(path, lease_seconds=30.0) as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        archive.claim(d.id)
+        archive.db.execute("UPDATE deliveries SET lease_until = 1.0")
+        with archive.keep_leases(every=0.05) as keeper:
+            assert keeper.thread is not None and keeper.thread.daemon is True
+            assert keeper.thread.name == "execreport-lease"
+            for _ in range(100):
+                if archive.delivery(d.id).lease_until > 1.0:
+                    break
+                time.sleep(0.05)
+            assert archive.delivery(d.id).lease_until >= time.time() + 25.0
+        assert not keeper.thread.is_alive()
+        archive.db.execute("UPDATE deliveries SET lease_until = 1.0")
+        time.sleep(0.2)
+        assert archive.delivery(d.id).lease_until == 1.0  # stopped: no more renewals
