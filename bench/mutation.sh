@@ -29,8 +29,8 @@ python -c 'import cosmic_ray' 2>/dev/null || {
     exit 2
 }
 
-# the largest sessions first, so that the two workers end close together
-all=(archive cto cfo accounting owners figures ceo ses smtp models cmo)
+# the archive sessions (the most code) first, then the largest, so the two workers end close together
+all=(archive owners cto cfo accounting figures ceo ses smtp models cmo)
 if [ $# -gt 0 ]; then sessions=("$@"); else sessions=("${all[@]}"); fi
 for s in "${sessions[@]}"; do
     [ -f "$repo/bench/mutation/$s.toml" ] || { echo "no session $s (bench/mutation/$s.toml)" >&2; exit 2; }
