@@ -815,3 +815,25 @@ def test_the_lease_keeper_renews_from_its_own_thread_and_stops(tmp_path):
         archive.db.execute("UPDATE deliveries SET lease_until = 1.0")
         time.sleep(0.2)
         assert archive.delivery(d.id).lease_until == 1.0  # stopped: no more renewals
+
+
+def test_peek_tells_what_store_would_do_without_writing(tmp_path):
+    def rendered(markdown: str) -> Rendered:
+        return Rendered(markdown=markdown, html="h", text="t")
+
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        # nothing stored yet: a new version 1
+        assert archive.peek(report("cfo"), rendered("cash 100")) == (None, 1)
+        v1, _ = store(archive, "cfo", "cash 100\nchanges: a", base="cash 100")
+        # the same base, other comparison sections: version 1, as store would find it
+        assert archive.peek(report("cfo"), rendered("cash 100\nchanges: b"), base="cash 100") == (
+            v1,
+            1,
+        )
+        # no base: the whole Markdown is compared (it equals neither hash of version 1)
+        assert archive.peek(report("cfo"), rendered("cash 100\nchanges: b")) == (None, 2)
+        # no base, and the whole Markdown is version 1's: version 1
+        assert archive.peek(report("cfo"), rendered("cash 100\nchanges: a")) == (v1, 1)
+        assert archive.peek(report("cfo"), rendered("cash 90"), base="cash 90") == (None, 2)
+        assert archive.peek(report("ceo"), rendered("cash 100")) == (None, 1)
+        assert [v.version for v in archive.versions()] == [1]  # peek stored nothing
