@@ -837,3 +837,20 @@ def test_peek_tells_what_store_would_do_without_writing(tmp_path):
         assert archive.peek(report("cfo"), rendered("cash 90"), base="cash 90") == (None, 2)
         assert archive.peek(report("ceo"), rendered("cash 100")) == (None, 1)
         assert [v.version for v in archive.versions()] == [1]  # peek stored nothing
+
+
+def test_a_live_process_of_another_user_is_alive():
+    # kill(pid, 0) on another user's process raises PermissionError: it exists all the same
+    if os.geteuid() != 0:
+        assert pid_alive(1) is True  # init, root's
+        return
+    child = os.fork()
+    if child == 0:  # as root: drop to nobody in a child, then ask about init (root's)
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            os._exit(0 if pid_alive(1) is True else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
