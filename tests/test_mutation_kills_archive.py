@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -757,6 +758,8 @@ def test_leases_are_renewed_every_quarter_of_the_lease_by_default(tmp_path):
         assert archive.keep_leases(every=0.01).every == 0.05  # never busier than 20 a second
     with Archive(tmp_path / "a.sqlite3") as archive:
         assert archive.lease_seconds == 120.0  # LEASE_SECONDS
+    with Archive(tmp_path / "a.sqlite3", lease_seconds=10.0) as archive:
+        assert archive.keep_leases().every == 2.5  # 10 / 4, the fraction kept
 
 
 def test_reclaim_returns_the_gone_rows_and_the_held_ones_apart(tmp_path):
@@ -854,3 +857,30 @@ def test_a_live_process_of_another_user_is_alive():
             os._exit(2)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_explicit_now_decides_whether_a_lease_has_expired(tmp_path):
+    far = Owner(pid=1, host="far.invalid", started="0:1")
+    with Archive(tmp_path / "a.sqlite3", owner=far, lease_seconds=600.0) as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        archive.claim(d.id)
+        archive.db.execute("UPDATE deliveries SET lease_until = 500.0")
+        row = archive.delivery(d.id)
+        with Archive(tmp_path / "a.sqlite3") as here:
+            assert here.owner_gone(row, now=499.0) is False  # 1970: the lease still runs
+            assert here.owner_gone(row, now=501.0) is True
+            assert here.owner_gone(row) is True  # now: it ran out long ago
+
+
+def test_a_lease_keeper_that_cannot_open_the_archive_ends_quietly(tmp_path, monkeypatch):
+    raised = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: raised.append(args.exc_type))
+    path = tmp_path / "a.sqlite3"
+    with Archive(path) as archive:
+        path.unlink()
+        path.write_bytes(b"")  # the file is now empty: Archive() refuses it
+        with archive.keep_leases(every=0.05) as keeper:
+            keeper.thread.join(timeout=10)
+            assert not keeper.thread.is_alive()  # ended at once, not renewing
+    assert raised == []
