@@ -884,3 +884,26 @@ def test_a_lease_keeper_that_cannot_open_the_archive_ends_quietly(tmp_path, monk
             keeper.thread.join(timeout=10)
             assert not keeper.thread.is_alive()  # ended at once, not renewing
     assert raised == []
+
+
+def test_find_delivery_finds_the_row_of_a_version_list_and_sender(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["b@x.com", "a@x.com"], ["audit@x.com"])
+        found = archive.find_delivery(v.id, "ses", ["a@x.com", "b@x.com"])  # any order
+        assert (found.id, found.recipients, found.bcc) == (
+            d.id,
+            ["a@x.com", "b@x.com"],
+            ["audit@x.com"],
+        )
+        assert archive.find_delivery(v.id, "smtp", ["a@x.com", "b@x.com"]) is None
+        assert archive.find_delivery(v.id, "ses", ["a@x.com"]) is None
+        assert archive.delivery(d.id).id == d.id
+        assert archive.delivery(d.id + 1) is None
+
+
+def test_the_base_of_peek_is_keyword_only(tmp_path):
+    with Archive(tmp_path / "a.sqlite3") as archive:
+        rendered = Rendered(markdown="m", html="h", text="t")
+        with pytest.raises(TypeError):
+            archive.peek(report(), rendered, "m")  # type: ignore[misc]
