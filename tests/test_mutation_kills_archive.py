@@ -907,3 +907,48 @@ def test_the_base_of_peek_is_keyword_only(tmp_path):
         rendered = Rendered(markdown="m", html="h", text="t")
         with pytest.raises(TypeError):
             archive.peek(report(), rendered, "m")  # type: ignore[misc]
+
+
+def test_asking_whether_a_process_lives_sends_it_no_signal():
+    # the child ends with status 3 on any SIGHUP, SIGINT or SIGTERM (whatever its parent ignores)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, sys, time\n"
+            "for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):\n"
+            "    signal.signal(s, lambda *a: sys.exit(3))\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(30)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline() == "ready\n"
+        assert pid_alive(child.pid) is True
+        time.sleep(0.3)
+        assert child.poll() is None  # still running: it was asked about, not signalled
+    finally:
+        child.kill()
+        child.wait()
+
+
+class _BrokenOwner(Owner):
+    def gone(self, *args: object) -> bool:  # type: ignore[override]
+        raise RuntimeError("cannot tell")
+
+
+def test_a_reclaim_that_fails_leaves_no_transaction_open(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    with Archive(path, owner=Owner(pid=1, host="far.invalid", started="0:1")) as archive:
+        v, _ = store(archive, "cfo", "one")
+        d = archive.plan_delivery(v.id, "ses", ["a@x.com"], [])
+        archive.claim(d.id)
+    with Archive(path, owner=_BrokenOwner(pid=2, host="h", started=None)) as broken:
+        with pytest.raises(RuntimeError, match="cannot tell"):
+            broken.reclaim()
+        assert not broken.db.in_transaction
+        assert broken.delivery(d.id).status == "sending"
+        with Archive(path) as other:  # the write lock was let go
+            other.set_forced(v.id, "x")
