@@ -952,3 +952,49 @@ def test_a_reclaim_that_fails_leaves_no_transaction_open(tmp_path):
         assert broken.delivery(d.id).status == "sending"
         with Archive(path) as other:  # the write lock was let go
             other.set_forced(v.id, "x")
+
+
+def test_an_archive_failing_sqlites_quick_check_is_refused_as_damaged(tmp_path):
+    # a NULL where the schema says NOT NULL: the file is whole, its content is not
+    path = tmp_path / "a.sqlite3"
+    Archive(path).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA writable_schema=ON")
+    db.execute(
+        "UPDATE sqlite_master SET sql = replace(sql, 'role TEXT NOT NULL', 'role TEXT') "
+        "WHERE name = 'reports'"
+    )
+    db.commit()
+    db.close()
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO reports (role, version, content_hash, as_of, period, built_at, title, "
+        "subject, critical, priority, markdown, html, text, report_json) VALUES "
+        "(NULL, 1, 'h', 'a', 'p', 'b', 't', 's', 0, 1, 'm', 'h', 't', '{}')"
+    )
+    db.commit()
+    db.execute("PRAGMA writable_schema=ON")
+    db.execute(
+        "UPDATE sqlite_master SET sql = replace(sql, 'role TEXT,', 'role TEXT NOT NULL,') "
+        "WHERE name = 'reports'"
+    )
+    db.commit()
+    db.close()
+    needle = (
+        r"a\.sqlite3: the archive is damaged \(NULL value in reports\.role\); "
+        r"restore it from a backup$"
+    )
+    for readonly in (False, True):
+        with pytest.raises(ExecReportError, match=needle):
+            Archive(path, readonly=readonly)
+
+
+def test_an_owner_is_frozen_and_the_options_of_an_archive_are_keyword_only(tmp_path):
+    import dataclasses
+
+    owner = Owner(pid=1, host="h", started=None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        owner.pid = 2  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Archive(tmp_path / "a.sqlite3", True)  # type: ignore[misc]
+    assert not (tmp_path / "a.sqlite3").exists()
