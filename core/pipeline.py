@@ -148,8 +148,8 @@ def build(
     A selected role that consolidates the others (the CEO) sees the same reports as in a
     full run: they are built too, and left out of the result; `consolidate=False` builds it
     over the selected roles only (a role's test in isolation)."""
-    from .delivery_health import delivery_health_section
     from .charts import attach as attach_charts
+    from .delivery_health import delivery_health_section
     from .ledger import Ledger, use_database
     from .models import Report, RoleContext, Task
     from .progress import progress_section
