@@ -435,6 +435,11 @@ class Archive:
                 self.db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:  # garbage, truncated, a full disk: what it means
             raise ExecReportError(archive_problem(self.path, exc)) from None
+        except (UnicodeDecodeError, ValueError, OverflowError) as exc:  # damaged schema text
+            raise ExecReportError(
+                f"{self.path}: not an archive or damaged ({type(exc).__name__}); "
+                "restore it from a backup"
+            ) from None
         except OSError as exc:
             raise ExecReportError(f"{self.path}: cannot open the archive: {exc}") from None
         try:

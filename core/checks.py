@@ -67,6 +67,7 @@ def run_checks(cfg: Any, as_of: date | None) -> list[dict[str, Any]]:
                 boards = data["board"] if isinstance(data["board"], list) else [data["board"]]
                 data["board"] = [cfg.resolve(b) for b in boards]
             data["_config_key"] = f"{cfg.path}: entities.{key}.path"
+            data["_config_dir"] = str(cfg.resolve("."))  # `ledger` files are relative to it
             try:
                 e = source.load(data, day)
                 n, last = e.ledger.sql("SELECT count(*), max(date) FROM ledger")[0]

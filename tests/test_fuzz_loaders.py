@@ -329,3 +329,11 @@ def test_the_archive_from_a_damaged_good_file(flips, cut):
     if cut is not None:
         data = data[: cut % len(data)]
     _archive(bytes(data))
+
+
+def test_a_flipped_byte_in_the_schema_text_is_one_line() -> None:
+    """A damaged good archive whose schema text no longer decodes (found by the fuzz test:
+    byte 879 set to 0x80) is one ExecReportError, not a UnicodeDecodeError."""
+    data = bytearray(_good_archive())
+    data[879 % len(data)] = 128
+    _archive(bytes(data))

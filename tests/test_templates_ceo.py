@@ -32,6 +32,7 @@ def ceo(reports: list[dict]) -> dict:
 def test_the_builtin_template_renders_on_the_examples() -> None:
     report = ceo(build(ROOT / "examples" / "execreport.toml"))
     assert [s["heading"] for s in report["sections"]] == [
+        "Money by business",  # from the CFO report of the same run
         "Critical shortfalls",
         "30-day agenda",
         "Asset inventory",
@@ -69,7 +70,7 @@ def test_an_override_drops_one_section_and_renames_another(tmp_path: Path) -> No
     report = ceo(build(config))
     assert report["subject"] == "Board pack Q1 2025"
     headings = [s["heading"] for s in report["sections"]]
-    assert headings == ["Critical shortfalls", "30-day agenda", "What we own"]
+    assert headings == ["Money by business", "Critical shortfalls", "30-day agenda", "What we own"]
     bodies = {s["heading"]: s["body"] for s in report["sections"]}
     assert bodies["What we own"] == before["What we own"]  # the body is the built-in one
     assert "Hull policy" in bodies["What we own"]
