@@ -51,10 +51,16 @@ def money(figures: dict) -> dict:
     return {k: str(v) if isinstance(v, Decimal) else v for k, v in figures.items()}
 
 
+def only(figures: dict, expected: dict) -> dict:
+    """The figures these tests were written for (compute gives more keys now, pinned by
+    other tests); a key missing from the figures fails the comparison."""
+    return {k: figures.get(k, "<missing>") for k in expected}
+
+
 def test_every_figure_of_an_entity(ctx):
     a = money(accounting.compute(ctx)["a"])
     categories = a.pop("expense_categories")
-    assert a == {
+    expected = {
         "duplicate_rows": 1,  # 3 repeats 2
         "near_duplicate_pairs": 2,  # 4 follows 2 and 3 by two days
         "uncategorized_rows": 2,  # 12 (misc), 16 (account abc); 13 is outside
@@ -76,6 +82,7 @@ def test_every_figure_of_an_entity(ctx):
         "expense_rows": 13,  # 2-8, 12, 17-21
         "expense_total": "-1530.99",
     }
+    assert only(a, expected) == expected
     assert [(c["category"], c["rows"], str(c["total"])) for c in categories] == [
         ("fuel", 3, "-600.00"),
         ("insurance", 1, "-500.00"),
@@ -101,7 +108,7 @@ def test_the_other_entity_and_the_consolidated_figures(ctx):
     assert (b["refund_total"], b["gift_card_revenue"]) == ("0.00", "0.00")
     c = money(got["consolidated"])
     c.pop("expense_categories")
-    assert c == {
+    expected = {
         "duplicate_rows": 2,  # a2, a3 and b1 are one group
         "near_duplicate_pairs": 3,  # a4 follows a2, a3 and b1
         "uncategorized_rows": 2,
@@ -123,6 +130,7 @@ def test_the_other_entity_and_the_consolidated_figures(ctx):
         "expense_rows": 14,
         "expense_total": "-1730.99",
     }
+    assert only(c, expected) == expected
     assert all(type(c[k]) is int for k in ("duplicate_rows", "expense_rows", "accounts_used"))
 
 

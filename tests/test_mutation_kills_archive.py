@@ -144,7 +144,11 @@ def test_a_failed_store_leaves_no_transaction_open(tmp_path):
                 report(), object(), as_of="2025-03-31", period="Q1 2025", base="x"
             )  # no .markdown
         bad = Rendered(markdown="m", html=None, text="t")  # type: ignore[arg-type]
-        with pytest.raises(sqlite3.IntegrityError):
+        # the SQLite error is one line naming the file, and the transaction is rolled back
+        with pytest.raises(
+            ExecReportError,
+            match=r"a\.sqlite3: cannot use the archive: NOT NULL constraint failed: reports\.html$",
+        ):
             archive.store(report(), bad, as_of="2025-03-31", period="Q1 2025")
         assert not archive.db.in_transaction
         v, new = store(archive, "cfo", "m")
@@ -161,13 +165,42 @@ def test_forcing_records_the_reason(tmp_path):
 # -- schema --------------------------------------------------------------------------------
 def test_a_new_archive_is_at_the_current_schema(tmp_path):
     with Archive(tmp_path / "a.sqlite3") as archive:
-        assert archive.schema_version == SCHEMA_VERSION == 3
+        assert archive.schema_version == SCHEMA_VERSION == 4
         columns = [r[1] for r in archive.db.execute("PRAGMA table_info(reports)")]
         assert columns[-1] == "base_hash"  # schema 2
         columns = [r[1] for r in archive.db.execute("PRAGMA table_info(deliveries)")]
         assert columns[-4:] == ["owner_pid", "owner_host", "owner_started", "lease_until"]
+        # schema 4: the per-recipient event tables
+        tables = [
+            r[0]
+            for r in archive.db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        assert tables == [
+            "deliveries",
+            "messages",
+            "recipient_events",
+            "recipient_states",
+            "reports",
+            "suppressions",
+        ]
+        columns = [r[1] for r in archive.db.execute("PRAGMA table_info(messages)")]
+        assert columns == ["seq", "message_id", "delivery_id", "sent_at"]
+        columns = [r[1] for r in archive.db.execute("PRAGMA table_info(suppressions)")]
+        assert columns == [
+            "address",
+            "reason",
+            "diagnostic",
+            "role",
+            "version",
+            "message_id",
+            "added_at",
+        ]
+        columns = [r[1] for r in archive.db.execute("PRAGMA table_info(recipient_states)")]
+        assert columns[-2:] == ["retries", "notified_at"]
     with Archive(tmp_path / "a.sqlite3") as again:  # opening again migrates nothing
-        assert again.schema_version == 3
+        assert again.schema_version == 4
         columns = [r[1] for r in again.db.execute("PRAGMA table_info(deliveries)")]
         assert columns.count("owner_pid") == 1
 
@@ -175,15 +208,15 @@ def test_a_new_archive_is_at_the_current_schema(tmp_path):
 def test_an_archive_from_a_newer_execreport_is_refused_naming_both_schemas(tmp_path):
     path = tmp_path / "new.sqlite3"
     db = sqlite3.connect(path)
-    db.execute("PRAGMA user_version = 4")
+    db.execute("PRAGMA user_version = 5")
     db.close()
-    with pytest.raises(ExecReportError, match=r"schema 4 is newer than this execreport \(3\)"):
+    with pytest.raises(ExecReportError, match=r"schema 5 is newer than this execreport \(4\)"):
         Archive(path)
     # read-only opening refuses it as well, and neither wrote to it
-    with pytest.raises(ExecReportError, match=r"schema 4 is newer than this execreport \(3\)"):
+    with pytest.raises(ExecReportError, match=r"schema 5 is newer than this execreport \(4\)"):
         Archive(path, readonly=True)
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 5
     assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
     db.close()
 
@@ -222,7 +255,7 @@ def test_the_archive_uses_wal_and_foreign_keys(tmp_path):
     with Archive(tmp_path / "a.sqlite3") as archive:
         assert archive.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert archive.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(ExecReportError, match="FOREIGN KEY constraint failed$"):
             archive.plan_delivery(999, "outbox", ["a@example.com"], [])
 
 
@@ -445,7 +478,7 @@ def test_versions_and_deliveries_read_back_are_frozen(tmp_path):
 
 def test_an_archive_in_a_folder_not_made_yet_makes_the_folders(tmp_path):
     with Archive(tmp_path / "state" / "deep" / "a.sqlite3") as archive:
-        assert archive.schema_version == 3
+        assert archive.schema_version == 4
     assert (tmp_path / "state" / "deep" / "a.sqlite3").is_file()
 
 
@@ -495,7 +528,7 @@ class _Rows:
         return self.rows[0]
 
 
-@pytest.mark.parametrize("other_reaches", [1, 2, 3])
+@pytest.mark.parametrize("other_reaches", [1, 2, 3, 4])
 def test_a_migration_done_by_another_process_meanwhile_is_not_done_again(
     tmp_path, monkeypatch, other_reaches
 ):
@@ -510,14 +543,18 @@ def test_a_migration_done_by_another_process_meanwhile_is_not_done_again(
     monkeypatch.setattr(_RacingConnection, "_raced", False)
     monkeypatch.setattr(_RacingConnection, "_other_reaches", other_reaches)
     monkeypatch.setattr("execreport.archive.sqlite3.connect", racing)
-    # the other process reached schema 1, 2 or 3; this one migrates the rest, once each
+    # the other process reached schema 1, 2, 3 or 4; this one migrates the rest, once each
     with Archive(path) as archive:
         assert _RacingConnection._raced is True  # the race did happen
-        assert archive.schema_version == 3
+        assert archive.schema_version == 4
         columns = [r[1] for r in archive.db.execute("PRAGMA table_info(reports)")]
         assert columns.count("base_hash") == 1
         columns = [r[1] for r in archive.db.execute("PRAGMA table_info(deliveries)")]
         assert columns.count("owner_pid") == columns.count("lease_until") == 1
+        tables = [
+            r[0] for r in archive.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        assert tables.count("messages") == tables.count("suppressions") == 1
 
 
 # -- opening (schema 3: empty files, read-only, integrity) ---------------------------------
@@ -528,10 +565,10 @@ def test_an_empty_file_is_refused_unless_a_new_archive_is_asked_for(tmp_path):
         Archive(path)
     assert path.stat().st_size == 0  # nothing written
     with Archive(path, new=True) as archive:
-        assert archive.schema_version == 3
+        assert archive.schema_version == 4
     assert path.stat().st_size > 0
     with Archive(path) as again:  # no longer empty: opens without `new`
-        assert again.schema_version == 3
+        assert again.schema_version == 4
 
 
 def test_a_read_only_archive_is_opened_as_it_is_and_refuses_writes(tmp_path):
@@ -543,7 +580,11 @@ def test_a_read_only_archive_is_opened_as_it_is_and_refuses_writes(tmp_path):
         assert peek.latest("cfo").markdown == "one"
         assert peek.db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
         assert peek.db.isolation_level is None  # autocommit, as the writable one
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        # the refused write is one line naming the file, not a traceback
+        with pytest.raises(
+            ExecReportError,
+            match=r"a\.sqlite3: cannot write the archive \(attempt to write a readonly database\)$",
+        ):
             peek.set_forced(1, "x")
     with Archive(path) as archive:
         assert archive.readonly is False
@@ -557,28 +598,47 @@ def test_a_read_only_opening_of_a_missing_file_names_it_and_makes_nothing(tmp_pa
     assert not (tmp_path / "none").exists()
 
 
-def test_an_archive_lacking_a_column_of_schema_3_is_refused_naming_it(tmp_path):
-    # marked schema 3, but made by schemas 1 and 2 only: deliveries lacks the owner columns
+def test_an_archive_lacking_a_column_of_schema_4_is_refused_naming_it(tmp_path):
+    # marked schema 4, but made without schema 3: deliveries lacks the owner columns
     path = tmp_path / "a.sqlite3"
     db = sqlite3.connect(path)
-    db.executescript(_MIGRATIONS[1] + ";" + _MIGRATIONS[2] + "; PRAGMA user_version = 3;")
+    db.executescript(
+        _MIGRATIONS[1] + ";" + _MIGRATIONS[2] + ";" + _MIGRATIONS[4] + "; PRAGMA user_version = 4;"
+    )
     db.close()
     needle = (
-        r"a\.sqlite3: not an execreport archive of schema 3 \(table 'deliveries' lacks "
+        r"a\.sqlite3: not an execreport archive of schema 4 \(table 'deliveries' lacks "
         r"'owner_pid'\); restore it from a backup$"
     )
     with pytest.raises(ExecReportError, match=needle):
         Archive(path)
-    with pytest.raises(ExecReportError, match=needle):  # read-only: schema 3 is checked too
+    with pytest.raises(ExecReportError, match=needle):  # read-only: schema 4 is checked too
         Archive(path, readonly=True)
 
 
-def test_an_archive_at_schema_3_without_tables_is_refused_naming_the_first(tmp_path):
+def test_an_archive_lacking_a_table_of_schema_4_is_refused_naming_it(tmp_path):
+    # marked schema 4, but made by schemas 1 to 3 only: no table for the SES events
     path = tmp_path / "a.sqlite3"
     db = sqlite3.connect(path)
-    db.execute("PRAGMA user_version = 3")
+    db.executescript(
+        _MIGRATIONS[1] + ";" + _MIGRATIONS[2] + ";" + _MIGRATIONS[3] + "; PRAGMA user_version = 4;"
+    )
     db.close()
-    with pytest.raises(ExecReportError, match=r"schema 3 \(no table 'reports'\)"):
+    needle = (
+        r"a\.sqlite3: not an execreport archive of schema 4 \(no table 'messages'\); "
+        r"restore it from a backup$"
+    )
+    for readonly in (False, True):
+        with pytest.raises(ExecReportError, match=needle):
+            Archive(path, readonly=readonly)
+
+
+def test_an_archive_at_schema_4_without_tables_is_refused_naming_the_first(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 4")
+    db.close()
+    with pytest.raises(ExecReportError, match=r"schema 4 \(no table 'reports'\)"):
         Archive(path)
 
 

@@ -68,11 +68,22 @@ def test_cicd_level_counts_the_steps_that_hold_in_order():
     assert cto.maturity(item("x", ci=True, tests=True, auto_deploy=False)) == 2
     assert cto.maturity(item("x", ci=True, tests="yes", auto_deploy=True)) == 1
     assert cto.maturity(item("x", ci=False, tests=True, auto_deploy=True)) == 0
-    assert cto.maturity(item("x", tests=True)) == 0
-    assert cto.maturity(item("x", auto_deploy=False)) == 0
+    assert cto.maturity(item("x", tests=True)) == 0  # declares tests: code it builds, no CI
+    # CI/CD applies only to code the business builds: a `repo`, or `ci`/`tests` declared
+    assert cto.maturity(item("x", repo="git@x:app", auto_deploy=False)) == 0
+    assert cto.maturity(item("x", repo="git@x:app", auto_deploy=True)) == 0  # no CI: none hold
+    assert cto.maturity(item("x", repo="git@x:app", ci=True, tests=False)) == 1
+    assert cto.maturity(item("x", auto_deploy=True)) is None  # deploys, but builds no code
+    assert cto.maturity(item("x", repo="")) is None  # an empty repo is none
     assert cto.maturity(item("x")) is None  # records none of them
+    # and never to a SaaS item (nor one marked managed = true, the older spelling)
     assert cto.maturity(item("x", ci=True, managed=True)) is None
     assert cto.maturity(item("x", ci=True, managed="yes")) == 1
+    assert cto.maturity(item("x", repo="git@x:app", ci=True, hosting="saas")) is None
+    assert cto.maturity(item("x", ci=True, tests=True, hosting="managed")) == 2
+    assert (
+        cto.maturity(item("x", ci=True, tests=True, auto_deploy=True, hosting="self_hosted")) == 3
+    )
 
 
 def test_practice_figures_average_the_levels_and_count_authenticated_mail():
