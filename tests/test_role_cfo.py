@@ -409,18 +409,19 @@ def test_a_rerun_on_unchanged_data_stores_no_new_version(tmp_path):
     assert [v["version"] for v in history] == [1, 2]
 
 
-def test_changes_wording_in_process():
-    from execreport.plugins.roles.cfo import describe_change
+def test_a_changed_figure_is_data_with_its_direction_and_size():
+    """The deltas are data (the words are in templates/cfo.md.j2): up 1.20 months, down
+    $50.00, and none for a figure that was n/a or did not move."""
+    from execreport.plugins.roles.cfo import FigureChange
 
-    assert describe_change("runway", "months", 3.63, 4.83) == (
-        "runway up 1.20 months (3.63 months → 4.83 months)"
-    )
-    assert describe_change("cash", "money", "100.00", Decimal("50.00")) == (
-        "cash down $50.00 ($100.00 → $50.00)"
-    )
-    assert describe_change("duplicates", "count", 2, 1) == "duplicates 2 → 1"
-    assert describe_change("runway", "months", None, 2.5) == "runway n/a → 2.50 months"
-    assert describe_change("runway", "months", 2.5, 2.5) is None
+    up = FigureChange("runway_months", "months", Decimal("3.63"), Decimal("4.83"))
+    assert (up.direction, up.size) == ("up", Decimal("1.20"))
+    down = FigureChange("cash", "money", Decimal("100.00"), Decimal("50.00"))
+    assert (down.direction, down.size) == ("down", Decimal("50.00"))
+    new = FigureChange("runway_months", "months", None, Decimal("2.5"))
+    assert (new.direction, new.size) == (None, None)
+    same = FigureChange("runway_months", "months", Decimal("2.5"), Decimal("2.5"))
+    assert same.direction is None
 
 
 # ------------------------------------------------------------------------ properties

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from execreport import hookimpl, read_settings
 
@@ -733,8 +733,11 @@ class FigureChange:
 
     @property
     def direction(self) -> Literal["up", "down"] | None:
-        """`up` or `down`; None for a count, or when either side is n/a."""
+        """`up` or `down`; None for a count, when either side is n/a, or when it did not
+        move."""
         if self.before is None or self.after is None or self.kind == "count":
+            return None
+        if self.after == self.before:
             return None
         return "up" if self.after > self.before else "down"
 
@@ -803,84 +806,6 @@ def figure_changes(
         if changed:
             out.append(ScopeChanges(scope, name, consolidated, False, tuple(changed)))
     return Changes(scopes=tuple(out), compared=tuple(key for key, _ in key_figures))
-
-
-# Deprecated: the words of "Changes since the last report" are in templates/cfo.md.j2 now
-# (the `changes` block, from `figure_changes`). `describe_change` and `changes_section` stay
-# only for the roles still built in Python that import them (accounting); do not use them in
-# new code.
-def _shown(kind: str, value: Decimal | None) -> str:
-    from execreport import money
-
-    if value is None:
-        return "n/a"
-    if kind == "money":
-        return money(value)
-    if kind == "months":
-        return months(value)
-    if kind == "ratio":
-        return pct(value)
-    return f"{value}"
-
-
-def describe_change(words: str, kind: str, old: Any, new: Any) -> str | None:
-    """Deprecated (see above). `runway up 1.20 months (3.63 → 4.83)`, `duplicates 2 → 1`;
-    None when unchanged."""
-    from execreport import money
-
-    change = FigureChange("", cast(FigureKind, kind), _number(old), _number(new))
-    if change.before == change.after:
-        return None
-    a, b = _shown(kind, change.before), _shown(kind, change.after)
-    if change.direction is None or change.size is None:
-        return f"{words} {a} → {b}"
-    d = change.size
-    size = {"money": money(d), "months": months(d), "ratio": points(d)}.get(kind, f"{d}")
-    return f"{words} {change.direction} {size} ({a} → {b})"
-
-
-def changes_section(
-    previous: Any,
-    metrics_now: dict[str, dict[str, Any]],
-    key_figures: Iterable[tuple[str, str, str]],
-    scopes: Iterable[tuple[str, str]],
-) -> Any:
-    """Deprecated (see above). The "Changes since the last report" section in Python words,
-    or None without a previous report or when no figure at all changed: `figure_changes`
-    for `key_figures` ((key, words, kind)) in `scopes` ((metrics key, Markdown label))."""
-    from execreport import Section
-
-    key_figures = list(key_figures)
-    labels = dict(scopes)
-    changes = figure_changes(
-        previous,
-        metrics_now,
-        [(key, cast(FigureKind, kind)) for key, _, kind in key_figures],
-        [(scope, "") for scope in labels],
-    )
-    if changes is None:
-        return None
-    words = {key: w for key, w, _ in key_figures}
-    lines = []
-    for s in changes.scopes:
-        label = labels[s.key]
-        if s.new:
-            lines.append(f"- {label}: new in this report")
-            continue
-        parts = [describe_change(words[c.figure], c.kind, c.before, c.after) for c in s.figures]
-        lines.append(f"- {label}: {'; '.join(p for p in parts if p)}")
-    body = lines or ["No key figure changed since the last report."]
-    names = ", ".join(w for _, w, _ in key_figures)
-    how = (
-        "_How this was computed: each figure of this report minus the same figure of the last "
-        f"archived report ({names}); money to the cent, months and ratios as rounded in "
-        "the metrics._"
-    )
-    return Section(
-        heading="Changes since the last report",
-        body="\n".join([*body, "", how]),
-        since_previous=True,
-    )
 
 
 # -- the report ---------------------------------------------------------------------------
