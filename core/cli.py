@@ -1042,10 +1042,10 @@ def print_recipients(cfg: Any, role: str, version: int | None, out: Any) -> None
 
 @app.command("events")
 @friendly
+@logged
 def events_command(
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     new_archive: NewArchiveOpt = False,
 ) -> None:
     """Read the SES events queue ([delivery.ses] events_queue) and record each delivery,
@@ -1055,7 +1055,7 @@ def events_command(
 
     cfg = setup(config, env_file, new_archive)
     with open_archive(cfg) as archive:
-        result = drain(cfg, archive, progress(quiet))
+        result = drain(cfg, archive, progress())
     print(result.summary())
 
 
@@ -1069,6 +1069,7 @@ app.add_typer(suppression_app, name="suppression")
 
 @suppression_app.command("list")
 @friendly
+@logged
 def suppression_list(
     config: ConfigOpt = None,
     env_file: EnvFileOpt = None,
@@ -1103,6 +1104,7 @@ def suppression_list(
 
 @suppression_app.command("remove")
 @friendly
+@logged
 def suppression_remove(
     address: Annotated[str, typer.Argument(help="The address to send to again.")],
     config: ConfigOpt = None,
@@ -1148,6 +1150,8 @@ def invoke(args: list[str] | None) -> int:
         from typer._click import exceptions as click  # type: ignore[import-not-found]
     except ImportError:  # pragma: no cover - typer on the click package
         from click import exceptions as click  # type: ignore[no-redef]
+    # Abort lives in typer.exceptions with typer's own click, in click.exceptions without
+    aborts = tuple({a for a in (getattr(click, "Abort", None), getattr(typer, "Abort", None)) if a})
 
     no_args = getattr(click, "NoArgsIsHelpError", None)
     try:
@@ -1165,7 +1169,7 @@ def invoke(args: list[str] | None) -> int:
     except click.ClickException as exc:
         print(f"execreport: error: {exc.format_message()}", file=sys.stderr)
         return exc.exit_code
-    except click.Abort:
+    except (*aborts, KeyboardInterrupt):
         print("execreport: error: interrupted", file=sys.stderr)
         return 130
     return rv if isinstance(rv, int) else 0

@@ -21,6 +21,15 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ROLES = ("ceo", "cfo", "cto", "cmo", "accounting")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_columns():
+    """The CLI's tables fit COLUMNS; the asserts read whole details, so every command runs
+    as from cron: no terminal and no COLUMNS (lines not cut), whatever the caller's shell."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("COLUMNS", raising=False)
+        yield
+
+
 def read_outbox(folder: Path) -> dict[str, email.message.EmailMessage]:
     out = {}
     for eml in sorted(folder.glob("*.eml")):

@@ -20,6 +20,15 @@ ROLES_TO = "".join(
 )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_columns():
+    """The CLI's tables fit COLUMNS; the asserts read whole details, so every command runs
+    as from cron: no terminal and no COLUMNS (lines not cut), whatever the caller's shell."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("COLUMNS", raising=False)
+        yield
+
+
 def outbox(root: Path) -> list[tuple[Path, email.message.EmailMessage, dict]]:
     out = []
     for eml in sorted((root / "outbox").glob("*.eml")):
