@@ -173,3 +173,38 @@ def test_a_net_burn_under_one_still_has_a_runway():
         Decimal(10), {"revenue": Decimal(0), "cogs": Decimal("1.5"), "opex": Decimal(0)}
     )
     assert (f["net_burn_3m"], f["runway_months"]) == (Decimal("0.5"), 20)
+
+
+# Two entities with no revenue row and a negative cash from a balance-sheet row (class 1,
+# not operating): a -100.00, b -50.00. Net burn 0 (no row in the window), so every forecast
+# month keeps the cash: a -100.00, b -50.00, the holding -150.00 (the sum, started from 0);
+# funding need a 100, b 50, the holding 150. Neither entity has a 4xxx row, so neither is in
+# the revenue bridge's query: their four bridge figures are the 0.00 default; recognized
+# revenue 0, so no recognized margin.
+def test_the_holdings_forecast_and_funding_need_are_the_entities_sums_and_the_bridge_defaults_to_zero():
+    a = entity("a", [row("2024-06-01", "-100.00", "1000")])
+    b = entity("b", [row("2024-06-01", "-50.00", "1000")])
+    got = {k: cfo.metrics(v) for k, v in cfo.compute(context([a, b], AS_OF)).items()}
+    d = Decimal
+    assert got["a"]["funding_need_12m"] == d("100.00")
+    assert got["b"]["funding_need_12m"] == d("50.00")
+    k = got["consolidated"]
+    assert k["funding_need_12m"] == d("150.00")
+    # forecast months: the 12 months after March 2025
+    months = [f"2025-{m:02d}" for m in range(4, 13)] + [f"2026-{m:02d}" for m in (1, 2, 3)]
+    assert k["cash_forecast"] == [{"month": m, "cash": d("-150.00")} for m in months]
+    assert k["low_point_cash"] == d("-150.00")
+    for scope in ("a", "b"):
+        for key in cfo.BRIDGE_KEYS:
+            assert got[scope][key] == d("0.00"), (scope, key)
+        assert got[scope]["recognized_cm_ratio"] is None
+    assert "series" not in k
+
+
+def test_metrics_compares_key_names_by_value_not_by_identity():
+    # key names made at run time (as from a file or JSON), equal to the literals but not
+    # the same objects: a cash forecast is still listed by month, the series still left out
+    forecast_key = "".join(["cash_", "forecast"])
+    series_key = "".join(["ser", "ies"])
+    got = cfo.metrics({forecast_key: [(date(2025, 4, 1), Decimal("1.005"))], series_key: [1, 2]})
+    assert got == {"cash_forecast": [{"month": "2025-04", "cash": Decimal("1.01")}]}
