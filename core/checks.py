@@ -33,7 +33,7 @@ def _errors(kind: str, name: str, exc: ExecReportError) -> list[dict[str, Any]]:
 def run_checks(cfg: Any, as_of: date | None) -> list[dict[str, Any]]:
     from . import plugin_manager as plugins
     from .ledger import use_database
-    from .pipeline import check_templates, selected_roles
+    from .pipeline import check_templates, entity_settings, selected_roles
     from .sources import FolderSource
 
     items = [_item("config", str(cfg.path), "ok")]
@@ -62,14 +62,8 @@ def run_checks(cfg: Any, as_of: date | None) -> list[dict[str, Any]]:
     with use_database():
         for key, settings in cfg.entities.items():
             source = registered.get(key) or FolderSource(key=key)
-            data = {**(settings.model_extra or {}), "path": cfg.resolve(settings.path)}
-            if data.get("board"):
-                boards = data["board"] if isinstance(data["board"], list) else [data["board"]]
-                data["board"] = [cfg.resolve(b) for b in boards]
-            data["_config_key"] = f"{cfg.path}: entities.{key}.path"
-            data["_config_dir"] = str(cfg.resolve("."))  # `ledger` files are relative to it
             try:
-                e = source.load(data, day)
+                e = source.load(entity_settings(cfg, key, settings), day)
                 n, last = e.ledger.sql("SELECT count(*), max(date) FROM ledger")[0]
             except ExecReportError as exc:
                 items += _errors("entity", key, exc)

@@ -88,15 +88,21 @@ def load_entities(config: Config, as_of: date, progress: Progress = quiet) -> li
     entities = []
     for key, settings in config.entities.items():
         source = registered.get(key) or FolderSource(key=key)
-        data = {**(settings.model_extra or {}), "path": config.resolve(settings.path)}
-        if data.get("board"):  # board files, like every path in the config, are relative to it
-            boards = data["board"] if isinstance(data["board"], list) else [data["board"]]
-            data["board"] = [config.resolve(b) for b in boards]
-        data["_config_key"] = f"{config.path}: entities.{key}.path"
-        data["_config_dir"] = str(config.resolve("."))  # `ledger` files are relative to it
         progress(f"loading {key} ({type(source).__name__})")
-        entities.append(source.load(data, as_of))
+        entities.append(source.load(entity_settings(config, key, settings), as_of))
     return entities
+
+
+def entity_settings(config: Config, key: str, settings: Any) -> dict[str, Any]:
+    """What a source's `load` receives for `[entities.<key>]`: its keys, with the paths
+    resolved against the config file's folder."""
+    data = {**(settings.model_extra or {}), "path": config.resolve(settings.path)}
+    if data.get("board"):  # board files, like every path in the config, are relative to it
+        boards = data["board"] if isinstance(data["board"], list) else [data["board"]]
+        data["board"] = [config.resolve(b) for b in boards]
+    data["_config_key"] = f"{config.path}: entities.{key}.path"
+    data["_config_dir"] = str(config.resolve("."))  # `ledger` files are relative to it
+    return data
 
 
 # -- roles ------------------------------------------------------------------------------
