@@ -363,6 +363,21 @@ class Delivery:
     lease_until: float | None = None
 
 
+def _set_wal(db: sqlite3.Connection, patience: float = 30.0) -> None:
+    """WAL mode. Switching the journal mode does not wait for a lock as other statements do
+    (SQLite answers "database is locked" at once), so two runs opening a new archive at the
+    same moment retry here for up to `patience` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class _Guarded:
     """The archive's connection: a SQLite error while the archive is in use (a full disk, a
     file damaged under a running process) is one line naming the file, not a traceback."""
@@ -430,7 +445,7 @@ class Archive:
             if readonly:
                 self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             else:
-                self.db.execute("PRAGMA journal_mode=WAL")
+                _set_wal(self.db)
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:  # garbage, truncated, a full disk: what it means
